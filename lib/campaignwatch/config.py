@@ -1,0 +1,120 @@
+"""Settings are data: `SETTINGS` lists every one with its default and help text.
+
+`config.toml` (example at the top of the repository) overrides defaults; unknown keys and
+values of the wrong type are configuration errors (exit 2), reported with the key's name.
+The README's settings table and the example file are checked against `SETTINGS` by a test.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str          # dotted: section.name
+    default: Any
+    help: str
+    choices: tuple = ()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("general.language", "auto",
+            "Language of reports and generated tabs: auto (from the workbook's headers), en or zh-CN.",
+            ("auto", "en", "zh-CN")),
+    Setting("general.day_first", False,
+            "How to read a date such as 03/04/2026 where day and month could swap: "
+            "false = month first (03/04/2026 is 4 March 2026), true = day first (3 April 2026)."),
+    Setting("general.currency", "CNY", "Currency of every amount (informational; amounts are exact to the cent)."),
+    Setting("general.timezone", "Asia/Shanghai", "Time zone that decides what \"today\" is."),
+    Setting("limits.max_uncompressed_mb", 2048,
+            "Refuse a workbook whose parts inflate to more than this many MiB (zip-bomb guard)."),
+    Setting("limits.max_compression_ratio", 200,
+            "Refuse a workbook part over 1 MiB that inflates more than this many times its packed size."),
+    Setting("history.path", "campaignwatch-history.sqlite",
+            "SQLite file keeping runs, flags and approved-plan fingerprints (relative to config.toml)."),
+)
+
+SETTING_BY_KEY = {s.key: s for s in SETTINGS}
+
+
+class ConfigError(Exception):
+    """A configuration problem: exit code 2."""
+
+
+@dataclass
+class Config:
+    values: dict[str, Any]
+    path: Path | None = None
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+    def resolve(self, value: str) -> Path:
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else self.folder / p
+
+
+def defaults() -> Config:
+    return Config({s.key: s.default for s in SETTINGS})
+
+
+def find_config(explicit: str | None) -> Path | None:
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("CAMPAIGNWATCH_CONFIG")
+    if env:
+        return Path(env)
+    here = Path.cwd() / "config.toml"
+    return here if here.is_file() else None
+
+
+def load(explicit: str | None = None) -> Config:
+    path = find_config(explicit)
+    cfg = defaults()
+    if path is None:
+        return cfg
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    cfg.path = path.resolve()
+    for key, value in _flatten(data):
+        setting = SETTING_BY_KEY.get(key)
+        if setting is None:
+            raise ConfigError(f"{path}: unknown setting {key}")
+        cfg.values[key] = _check(setting, value, path)
+    return cfg
+
+
+def _flatten(data: dict, prefix: str = ""):
+    for k, v in data.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and key not in SETTING_BY_KEY:
+            yield from _flatten(v, key + ".")
+        else:
+            yield key, v
+
+
+def _check(setting: Setting, value: Any, path: Path) -> Any:
+    want = type(setting.default)
+    ok = isinstance(value, want) and not (want is int and isinstance(value, bool))
+    if want is float and isinstance(value, int) and not isinstance(value, bool):
+        value, ok = float(value), True
+    if not ok:
+        raise ConfigError(f"{path}: {setting.key} must be a {want.__name__}, not {value!r}")
+    if setting.choices and value not in setting.choices:
+        raise ConfigError(f"{path}: {setting.key} must be one of {', '.join(map(str, setting.choices))}")
+    return value

@@ -1,0 +1,28 @@
+"""Names of the tabs campaignwatch generates (SPEC §6).
+
+Every generated tab starts with `MARK`, a prefix no person types by accident; that is how
+readers skip them and how writers recognise what they may replace.
+"""
+from __future__ import annotations
+
+MARK = "cw» "
+
+GENERATED = {
+    # key: (English, Chinese)
+    "summary": ("Summary", "汇总"),
+    "flags": ("Flags", "预警"),
+    "budget": ("Budget", "预算执行"),
+    "kpi": ("KPI", "KPI达成"),
+    "validation": ("Validation", "数据校验"),
+    "scorecard": ("Scorecard", "绩效"),
+    "runlog": ("Run log", "运行记录"),
+}
+
+
+def tab_name(key: str, lang: str) -> str:
+    en, zh = GENERATED[key]
+    return MARK + (zh if lang == "zh-CN" else en)
+
+
+def is_generated(name: str) -> bool:
+    return name.startswith(MARK)

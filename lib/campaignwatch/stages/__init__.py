@@ -1,0 +1,1 @@
+"""Pure pipeline stages: normalise, validate (and later compute, rules)."""

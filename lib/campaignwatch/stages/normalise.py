@@ -1,0 +1,236 @@
+"""Normalise: raw grids -> typed columns, one finding per cell that cannot be read (SPEC §2, §3).
+
+Pure: no I/O. Each distinct raw value of a column is parsed once (people's messy text
+repeats a lot), then the column is built by look-up. Dates become numpy `datetime64[D]`,
+money exact integer cents (`Int64`), numbers floats, words their canonical code.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+
+from .. import values as V
+from ..contract import ENUMS, EXPECTED, Column, Table
+from ..findings import Finding, cell_ref
+from ..read.recognise import RawTable
+
+NAT = np.iinfo(np.int64).min           # integer form of NaT
+EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+
+
+@dataclass
+class Records:
+    """One contract table, normalised. `df` has a column per contract key (absent ones all
+    empty), `_row` (the row number people see) and `_ok` (False: left out of figures)."""
+    table: Table
+    tab: str
+    df: pd.DataFrame
+    present: frozenset[str]
+    col0: dict[str, int] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    raw: dict[str, list] = field(default_factory=dict)     # cell values as read, per column
+
+    def cell(self, key: str, row: int) -> str:
+        return cell_ref(self.tab, row, self.col0[key]) if key in self.col0 else f"{self.tab}!{row}:{row}"
+
+    def typed(self, key: str, pos: int) -> str:
+        """The value as typed at position `pos` (0-based record index)."""
+        return as_typed(self.raw[key][pos]) if key in self.raw else ""
+
+    @property
+    def ok(self) -> pd.DataFrame:
+        return self.df[self.df["_ok"]]
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    day_first: bool = False
+    date1904: bool = False
+
+
+
+
+def normalise(raw: RawTable, opts: ReadOptions) -> tuple[Records, list[Finding]]:
+    table, sheet = raw.table, raw.sheet
+    findings: list[Finding] = []
+    first = raw.header_row0 + 1
+    row0s = [first + i for i, r in enumerate(sheet.rows[first:]) if _filled(r)]
+    n = len(row0s)
+    ok = np.ones(n, dtype=bool)
+    data: dict[str, object] = {"_row": np.array(row0s, dtype=np.int64) + 1}
+    raws: dict[str, list] = {}
+    for col in table.columns:
+        fc = raw.columns.get(col.key)
+        if fc is None:
+            data[col.key] = _empty(col, n)
+            if col.needed and not _defaulted(col):
+                ok[:] = False          # reported once as COLUMN_MISSING by recognition
+            continue
+        c0 = fc.col0
+        rows = sheet.rows
+        cells = [rows[r][c0] if c0 < len(rows[r]) else "" for r in row0s]
+        raws[col.key] = cells
+        parse = _parser(col, fc.scale, opts)
+        parsed = {v: parse(v) for v in set(cells)}
+        data[col.key] = _column(col, [parsed[v][0] for v in cells])
+        bad = {v: issue for v, (val, issue) in parsed.items() if issue is not None}
+        blank_needed = col.needed and not _defaulted(col) and any(_blank(v) for v in parsed)
+        special = _special_cells(sheet, c0, row0s)
+        if not bad and not blank_needed and not special:
+            continue
+        for i, v in enumerate(cells):
+            code = special.get(i)
+            if code is None and v in bad:
+                code = bad[v]
+            elif code is None and blank_needed and _blank(v):
+                code = "missing"
+            if code is None:
+                continue
+            f, drop = _finding(col, fc.header, table, sheet.name, row0s[i] + 1, c0, v, code, parsed.get(v))
+            findings.append(f)
+            if drop:
+                ok[i] = False
+                _blank_out(data, col, i)
+            elif code in (V.UNREADABLE, V.OUT_OF_RANGE, "formula_error", "uncalculated"):
+                _blank_out(data, col, i)
+    data["_ok"] = ok
+    df = pd.DataFrame(data)
+    rec = Records(table, sheet.name, df, frozenset(raw.columns),
+                  {k: fc.col0 for k, fc in raw.columns.items()},
+                  {k: fc.header for k, fc in raw.columns.items()}, raws)
+    return rec, findings
+
+
+def _filled(row: list) -> bool:
+    for v in row:
+        if v != "" and v is not None:
+            return True
+    return False
+
+
+def _blank(v) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
+
+
+def _defaulted(col: Column) -> bool:
+    return col.kind == "enum" and ENUMS[col.enum].default is not None
+
+
+def _special_cells(sheet, c0: int, row0s: list[int]) -> dict[int, str]:
+    """Formula errors and uncalculated formulas in this column: record index -> code."""
+    if not sheet.errors and not sheet.uncalculated:
+        return {}
+    where = {r: i for i, r in enumerate(row0s)}
+    out = {}
+    for (r, c), _err in sheet.errors.items():
+        if c == c0 and r in where:
+            out[where[r]] = "formula_error"
+    for (r, c) in sheet.uncalculated:
+        if c == c0 and r in where:
+            out[where[r]] = "uncalculated"
+    return out
+
+
+def _finding(col: Column, header: str, table: Table, tab: str, row: int, c0: int, v, code: str,
+             parsed) -> tuple[Finding, bool]:
+    """The finding for one cell and whether its row is left out of the figures."""
+    en, zh, example = EXPECTED[col.kind]
+    params = {"expected": {"en": en, "zh-CN": zh}, "example": example}
+    typed = as_typed(v)
+    if code == "formula_error":
+        typed = typed or "#ERROR"
+    cell = cell_ref(tab, row, c0)
+    mk = lambda c, **p: Finding(c, table.key, tab, row, header, cell, typed, params={**params, **p})  # noqa: E731
+    if code == V.AMBIGUOUS:
+        read_as = parsed[0]
+        if isinstance(read_as, int):
+            read_as = dt.date.fromordinal(read_as + EPOCH_ORDINAL)
+        return mk("AMBIGUOUS_DATE", read_as=str(read_as)), False
+    if code == V.ROUNDED:
+        return mk("MONEY_ROUNDED", read_as=V.format_money(parsed[0], "yuan")), False
+    if code == V.UNKNOWN_WORD and parsed and parsed[0] is not None:
+        e = ENUMS[col.enum]
+        return mk("UNKNOWN_WORD", default={"en": e.english(parsed[0]), "zh-CN": e.chinese(parsed[0])},
+                  choices=_choices(col)), False
+    if code == V.UNKNOWN_WORD:
+        params["expected"] = {"en": "one of: " + _choices(col)["en"], "zh-CN": "以下之一：" + _choices(col)["zh-CN"]}
+    if col.needed:
+        if code == "missing":
+            return mk("VALUE_MISSING"), True
+        if code == "formula_error":
+            return mk("FORMULA_ERROR"), True
+        if code == "uncalculated":
+            return mk("FORMULA_NOT_CALCULATED"), True
+        return mk("VALUE_UNREADABLE"), True
+    return mk("OPTIONAL_VALUE_UNREADABLE"), False
+
+
+def _choices(col: Column) -> dict:
+    e = ENUMS[col.enum]
+    return {"en": ", ".join(e.english(c) for c in e.words), "zh-CN": "、".join(e.chinese(c) for c in e.words)}
+
+
+def _parser(col: Column, scale: Decimal, opts: ReadOptions):
+    kind = col.kind
+    if kind == "money":
+        return lambda v: V.parse_money(v, scale=int(scale))
+    if kind == "number":
+        s = float(scale)
+        return lambda v: V.parse_number(v, scale=s)
+    if kind == "score":
+        return V.parse_score
+    if kind == "date":
+        def parse_date(v):
+            d, issue = V.parse_date(v, dayfirst=opts.day_first, date1904=opts.date1904)
+            return (None if d is None else d.toordinal() - EPOCH_ORDINAL, issue)
+        return parse_date
+    if kind == "datetime":
+        return lambda v: V.parse_datetime(v, dayfirst=opts.day_first, date1904=opts.date1904)
+    if kind == "enum":
+        e = ENUMS[col.enum]
+        p = V.make_enum_parser(e.accepted(), e.default)
+        return lambda v: (e.default, None) if _blank(v) else p(v)
+    return V.parse_text
+
+
+def _column(col: Column, vals: list):
+    if col.kind == "money":
+        return pd.array(vals, dtype="Int64")
+    if col.kind == "date":
+        return np.array([NAT if v is None else v for v in vals], dtype=np.int64).view("datetime64[D]")
+    if col.kind == "datetime":
+        return pd.to_datetime(pd.Series(vals, dtype=object), errors="coerce").to_numpy(dtype="datetime64[s]")
+    if col.kind in ("number", "score"):
+        return np.array([np.nan if v is None else v for v in vals], dtype=np.float64)
+    return np.array(vals, dtype=object)
+
+
+def _empty(col: Column, n: int):
+    return _column(col, [None] * n)
+
+
+def _blank_out(data: dict, col: Column, i: int) -> None:
+    arr = data[col.key]
+    if col.kind == "money":
+        arr[i] = pd.NA
+    elif col.kind in ("date", "datetime"):
+        arr[i] = np.datetime64("NaT")
+    elif col.kind in ("number", "score"):
+        arr[i] = np.nan
+    else:
+        arr[i] = None
+
+
+def as_typed(v) -> str:
+    """A cell value as the person typed it, for messages."""
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+    if isinstance(v, (dt.datetime, dt.date, dt.time)):
+        return v.isoformat(sep=" ") if isinstance(v, dt.datetime) else v.isoformat()
+    return str(v)

@@ -1,0 +1,1 @@
+"""Building new workbooks: templates and the demo."""

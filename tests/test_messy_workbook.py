@@ -1,0 +1,98 @@
+"""A messy Chinese workbook, saved by LibreOffice, gets errors on exactly the bad rows."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from conftest import AS_OF, needs_soffice, soffice_convert, write_xlsx
+from campaignwatch.config import defaults
+from campaignwatch.pipeline import check_source
+
+
+def messy_sheets() -> dict[str, list[list]]:
+    return {
+        "活动": [
+            ["2026年秋季活动计划"],
+            [],
+            ["活动编号", "活动名称", "负责人", "开始日期", "结束日期", "状态", "总预算(万元)", "我们自己的备注"],
+            ["C1", "中秋促销", "王芳", "2026年9月1日", "2026/9/30", "执行中", 5, "保留此列"],
+            ["C2", "国庆活动", "李强", dt.date(2026, 10, 1), dt.date(2026, 10, 7), "已批准", "1.5", ""],
+        ],
+        "预算明细": [
+            ["活动编号", "预算科目编号", "预算金额(元)"],
+            ["C1", "L1", "50,000"],
+            ["C2", "L1", 15000],
+        ],
+        "费用记录 Expenses": [
+            ["费用明细（2026年9月）"],
+            ["费用编号", "活动编号", "预算科目编号", "发生日期", "金额(元)", "票据号", "备用列"],
+            ["E1", "C1", "L1", "2026年9月1日", "¥2,500.00", "FP1", "x"],
+            ["E2", "C1", "L1", "2026/9/30", "1.2万", "FP2", ""],
+            ["E3", "C1", "L1", "2026.9.15", "１２００", "FP3", ""],
+            [],
+            ["E4", "C1", "L1", "2026-09-16", "abc", "FP4", ""],
+            ["E5", "C1", "L1", "2026-09-17", "=1/0", "FP5", ""],
+            ["E6", "C9", "L1", "2026-09-18", 300, "FP6", ""],
+            ["E2", "C1", "L1", "2026-09-19", 400, "FP7", ""],
+            ["E7", "C2", "L1", dt.date(2026, 10, 2), "RMB 800", "", ""],
+        ],
+    }
+
+
+# (code, tab, row, cell) of every error the messy workbook must produce — and no others.
+EXPECTED_ERRORS = {
+    ("VALUE_UNREADABLE", "费用记录 Expenses", 8, "'费用记录 Expenses'!E8"),
+    ("FORMULA_ERROR", "费用记录 Expenses", 9, "'费用记录 Expenses'!E9"),
+    ("UNKNOWN_CAMPAIGN", "费用记录 Expenses", 10, "'费用记录 Expenses'!B10"),
+    ("DUPLICATE_ID", "费用记录 Expenses", 11, "'费用记录 Expenses'!A11"),
+}
+
+
+def _errors(result):
+    return {(f.code, f.tab, f.row, f.cell) for f in result.findings if f.severity == "error"}
+
+
+def _check(result):
+    assert result.status == "ok", result.error
+    assert result.language == "zh-CN"
+    assert _errors(result) == EXPECTED_ERRORS
+    exp = result.tables["expenses"]
+    good = exp.ok.set_index("expense_id")
+    assert list(good.index) == ["E1", "E2", "E3", "E7"]
+    assert [int(v) for v in good["amount"]] == [250000, 1200000, 120000, 80000]   # cents
+    assert str(good.loc["E1", "date"])[:10] == "2026-09-01"
+    assert str(good.loc["E2", "date"])[:10] == "2026-09-30"
+    assert result.excluded_rows["expenses"] == 4
+    camp = result.tables["campaigns"].df.set_index("campaign_id")
+    assert int(camp.loc["C1", "budget"]) == 5_000_000         # 5 万元 = 50,000.00 yuan
+    assert int(camp.loc["C2", "budget"]) == 1_500_000         # 1.5 万元
+    assert result.tables["budget_lines"].ok["planned_amount"].tolist() == [5_000_000, 1_500_000]
+    unread = next(f for f in result.findings if f.code == "VALUE_UNREADABLE")
+    assert (unread.column, unread.value) == ("金额(元)", "abc")
+    formula = next(f for f in result.findings if f.code == "FORMULA_ERROR")
+    assert formula.value == "#DIV/0!"
+
+
+@needs_soffice
+def test_messy_workbook_saved_by_libreoffice_errors_on_exactly_the_bad_rows(tmp_path):
+    src = write_xlsx(tmp_path / "messy.xlsx", messy_sheets())
+    saved = soffice_convert(src, "xlsx", tmp_path / "lo")
+    _check(check_source(saved, defaults(), AS_OF))
+
+
+def test_messy_workbook_uncalculated_formula_is_an_error_not_a_blank(tmp_path):
+    # openpyxl stores =1/0 without a calculated value: that cell must not read as blank or zero
+    src = write_xlsx(tmp_path / "messy.xlsx", messy_sheets())
+    result = check_source(src, defaults(), AS_OF)
+    got = _errors(result)
+    assert ("FORMULA_NOT_CALCULATED", "费用记录 Expenses", 9, "'费用记录 Expenses'!E9") in got
+    assert got - {("FORMULA_NOT_CALCULATED", "费用记录 Expenses", 9, "'费用记录 Expenses'!E9")} == \
+        EXPECTED_ERRORS - {("FORMULA_ERROR", "费用记录 Expenses", 9, "'费用记录 Expenses'!E9")}
+
+
+def test_missing_tabs_are_reported_once_each(tmp_path):
+    result = check_source(write_xlsx(tmp_path / "m.xlsx", messy_sheets()), defaults(), AS_OF)
+    missing = sorted(f.table for f in result.findings if f.code == "TAB_MISSING")
+    assert missing == ["feedback", "incidents", "kpi_actuals", "kpi_targets", "overrun_requests",
+                       "risks", "tasks"]
