@@ -42,10 +42,10 @@ def messy_sheets() -> dict[str, list[list]]:
 
 # (code, tab, row, cell) of every error the messy workbook must produce — and no others.
 EXPECTED_ERRORS = {
-    ("VALUE_UNREADABLE", "费用记录 Expenses", 8, "'费用记录 Expenses'!E8"),
-    ("FORMULA_ERROR", "费用记录 Expenses", 9, "'费用记录 Expenses'!E9"),
-    ("UNKNOWN_CAMPAIGN", "费用记录 Expenses", 10, "'费用记录 Expenses'!B10"),
-    ("DUPLICATE_ID", "费用记录 Expenses", 11, "'费用记录 Expenses'!A11"),
+    ("VALUE_UNREADABLE", "费用记录 Expenses", 7, "'费用记录 Expenses'!E7"),
+    ("FORMULA_ERROR", "费用记录 Expenses", 8, "'费用记录 Expenses'!E8"),
+    ("UNKNOWN_CAMPAIGN", "费用记录 Expenses", 9, "'费用记录 Expenses'!B9"),
+    ("DUPLICATE_ID", "费用记录 Expenses", 10, "'费用记录 Expenses'!A10"),
 }
 
 
@@ -86,9 +86,9 @@ def test_messy_workbook_uncalculated_formula_is_an_error_not_a_blank(tmp_path):
     src = write_xlsx(tmp_path / "messy.xlsx", messy_sheets())
     result = check_source(src, defaults(), AS_OF)
     got = _errors(result)
-    assert ("FORMULA_NOT_CALCULATED", "费用记录 Expenses", 9, "'费用记录 Expenses'!E9") in got
-    assert got - {("FORMULA_NOT_CALCULATED", "费用记录 Expenses", 9, "'费用记录 Expenses'!E9")} == \
-        EXPECTED_ERRORS - {("FORMULA_ERROR", "费用记录 Expenses", 9, "'费用记录 Expenses'!E9")}
+    assert ("FORMULA_NOT_CALCULATED", "费用记录 Expenses", 8, "'费用记录 Expenses'!E8") in got
+    assert got - {("FORMULA_NOT_CALCULATED", "费用记录 Expenses", 8, "'费用记录 Expenses'!E8")} == \
+        EXPECTED_ERRORS - {("FORMULA_ERROR", "费用记录 Expenses", 8, "'费用记录 Expenses'!E8")}
 
 
 def test_missing_tabs_are_reported_once_each(tmp_path):

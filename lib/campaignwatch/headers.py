@@ -19,6 +19,7 @@ from .contract import Column, Table
 _UNIT = re.compile(r"^(.*?)\s*[(\[【〔]\s*([^()\[\]【】〔〕]*?)\s*[)\]】〕]\s*$")
 _DROP = re.compile(r"[\s_\-.:*#]+")
 _SPLIT = re.compile(r"[\s/|]+")
+_CJK = re.compile(r"[\u3400-\u9fff]")
 
 # Units that scale the typed number to the base unit (yuan, or a plain count).
 SCALES: dict[str, Decimal] = {
@@ -56,12 +57,15 @@ def split_header(text: str) -> HeaderMatch:
 
 
 def candidates(text: str) -> list[HeaderMatch]:
-    """The whole header first, then each half of a bilingual header."""
-    whole = split_header(text)
-    out = [whole]
+    """The whole header first, then the Chinese and the other half of a bilingual header
+    (`Amount 金额`, `金额/Amount`). A header in one script is never split, so `Receipt
+    date` does not match `Receipt`."""
+    out = [split_header(text)]
     parts = [p for p in _SPLIT.split(unicodedata.normalize("NFKC", str(text)).strip()) if p]
-    if len(parts) > 1:
-        out += [split_header(p) for p in parts]
+    cjk = [p for p in parts if _CJK.search(p)]
+    other = [p for p in parts if not _CJK.search(p)]
+    if cjk and other:
+        out += [split_header(" ".join(cjk)), split_header(" ".join(other))]
     return out
 
 
@@ -96,7 +100,7 @@ def header_language(table: Table, text: object) -> str | None:
             return "zh-CN"
         if name in (norm(col.en), norm(col.key)):
             return "en"
-    return "zh-CN" if re.search(r"[\u4e00-\u9fff]", text) else None
+    return "zh-CN" if _CJK.search(text) else None
 
 
 def match_tab(tables: tuple[Table, ...], tab_name: str) -> Table | None:

@@ -83,7 +83,9 @@ def normalise(raw: RawTable, opts: ReadOptions) -> tuple[Records, list[Finding]]
         if not bad and not blank_needed and not special:
             continue
         for i, v in enumerate(cells):
-            code = special.get(i)
+            code, shown = special.get(i, (None, None))
+            if shown is not None:
+                v = shown or v
             if code is None and v in bad:
                 code = bad[v]
             elif code is None and blank_needed and _blank(v):
@@ -120,18 +122,18 @@ def _defaulted(col: Column) -> bool:
     return col.kind == "enum" and ENUMS[col.enum].default is not None
 
 
-def _special_cells(sheet, c0: int, row0s: list[int]) -> dict[int, str]:
-    """Formula errors and uncalculated formulas in this column: record index -> code."""
+def _special_cells(sheet, c0: int, row0s: list[int]) -> dict[int, tuple[str, str]]:
+    """Formula errors and uncalculated formulas in this column: record index -> (code, text)."""
     if not sheet.errors and not sheet.uncalculated:
         return {}
     where = {r: i for i, r in enumerate(row0s)}
     out = {}
-    for (r, c), _err in sheet.errors.items():
+    for (r, c), err in sheet.errors.items():
         if c == c0 and r in where:
-            out[where[r]] = "formula_error"
+            out[where[r]] = ("formula_error", err)
     for (r, c) in sheet.uncalculated:
         if c == c0 and r in where:
-            out[where[r]] = "uncalculated"
+            out[where[r]] = ("uncalculated", "")
     return out
 
 
@@ -139,10 +141,12 @@ def _finding(col: Column, header: str, table: Table, tab: str, row: int, c0: int
              parsed) -> tuple[Finding, bool]:
     """The finding for one cell and whether its row is left out of the figures."""
     en, zh, example = EXPECTED[col.kind]
+    if col.kind == "enum":
+        e = ENUMS[col.enum]
+        first = next(iter(e.words))
+        example = {"en": e.english(first), "zh-CN": e.chinese(first)}
     params = {"expected": {"en": en, "zh-CN": zh}, "example": example}
     typed = as_typed(v)
-    if code == "formula_error":
-        typed = typed or "#ERROR"
     cell = cell_ref(tab, row, c0)
     mk = lambda c, **p: Finding(c, table.key, tab, row, header, cell, typed, params={**params, **p})  # noqa: E731
     if code == V.AMBIGUOUS:

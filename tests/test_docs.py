@@ -1,0 +1,47 @@
+"""The README and config.toml document everything the code defines."""
+from __future__ import annotations
+
+import re
+import tomllib
+
+from conftest import ROOT
+from campaignwatch.cli import COMMANDS, parser
+from campaignwatch.config import SETTINGS
+from campaignwatch.docs import render
+from campaignwatch.findings import CATALOGUE
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_generated_readme_blocks_are_fresh():
+    assert render(README) == README, "run scripts/make_docs.py"
+
+
+def test_every_command_and_option_is_in_the_readme():
+    for name in COMMANDS:
+        assert f"### `campaignwatch {name}" in README, name
+    sub = next(a for a in parser()._actions if a.dest == "command")
+    for name, p in sub.choices.items():
+        for action in p._actions:
+            for opt in action.option_strings:
+                if opt not in ("-h", "--help"):
+                    assert opt in README, f"{name} {opt} is not documented"
+
+
+def test_every_finding_code_and_setting_is_in_the_readme():
+    for code in CATALOGUE:
+        assert f"`{code}`" in README
+    for s in SETTINGS:
+        assert f"`{s.key}`" in README
+
+
+def test_config_example_sets_every_setting_to_its_default():
+    data = tomllib.loads((ROOT / "config.toml").read_text(encoding="utf-8"))
+    flat = {f"{sec}.{k}": v for sec, body in data.items() if isinstance(body, dict) for k, v in body.items()}
+    for s in SETTINGS:
+        assert flat.get(s.key) == s.default, s.key
+
+
+def test_exit_codes_are_documented():
+    for code in range(5):
+        assert re.search(rf"^\| {code} \|", README, re.M)
