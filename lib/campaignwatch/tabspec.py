@@ -1,0 +1,42 @@
+"""A generated tab as plain data: what the render stage produces and every writer consumes.
+
+The xlsx writer (`write/xlsx.py`) and, later, the Google Sheets writer turn the same
+`TabSpec` into their own formats, so both backends show the same values.
+
+Layout of every generated tab: `title` lines from row 1 (generated at, as-of date,
+source, "do not edit"), a blank row, the header row, then `rows`. The header row is
+frozen and carries an auto-filter.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+# Cell formats a column can have.
+FORMATS = ("text", "money", "percent", "date", "datetime", "int", "number")
+# Fills a cell can have (red / amber / green / grey status).
+FILLS = ("red", "amber", "green", "grey")
+
+Value = str | int | float | Decimal | dt.date | dt.datetime | None
+
+
+@dataclass
+class TabSpec:
+    key: str                          # summary, flags, budget, kpi, validation, scorecard, runlog
+    name: str                         # tab name, starts with names.MARK
+    title: list[str]                  # title lines
+    header: list[str]
+    formats: list[str]                # one of FORMATS per column
+    rows: list[list[Value]] = field(default_factory=list)
+    widths: list[int] = field(default_factory=list)       # characters per column
+    fills: dict[tuple[int, int], str] = field(default_factory=dict)   # (row index, col index) -> fill
+    links: dict[tuple[int, int], str] = field(default_factory=dict)   # (row index, col index) -> "'Tab'!E7"
+
+    @property
+    def header_row(self) -> int:
+        """1-based sheet row of the header."""
+        return len(self.title) + 2
+
+    def first_data_row(self) -> int:
+        return self.header_row + 1

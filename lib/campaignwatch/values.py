@@ -1,0 +1,732 @@
+"""Normalise single spreadsheet cell values typed by people in Chinese or English.
+
+Every ``parse_*`` function takes one raw cell value as delivered by
+python-calamine (``None``, ``''``, ``str``, ``int``, ``float``, ``bool``,
+``datetime.date``, ``datetime.datetime``, ``datetime.time``,
+``datetime.timedelta``) -- or indeed any object -- and returns a 2-tuple
+``(value, issue)``.  Parsers never raise because of the cell value.
+
+* A blank cell (``None``, ``''`` or only whitespace, including the full-width
+  space U+3000 and NBSP) gives ``(None, None)``.
+* ``issue`` is ``None`` or one of the constants :data:`UNREADABLE`,
+  :data:`AMBIGUOUS`, :data:`ROUNDED`, :data:`OUT_OF_RANGE`,
+  :data:`UNKNOWN_WORD` (all listed in :data:`ISSUES`).  When the issue is
+  ``UNREADABLE`` or ``OUT_OF_RANGE`` the value is ``None``; with ``AMBIGUOUS``
+  and ``ROUNDED`` a usable value is still returned.
+
+All text is first passed through :func:`clean_text`: Unicode NFKC (full-width
+``１２００`` -> ``1200``, ``￥`` -> ``¥``, ``（，：％`` -> ``(,:%``, U+3000 -> space),
+zero-width characters and soft hyphens removed, surrounding whitespace
+stripped and inner whitespace runs collapsed to one space.  After cleaning
+only ASCII digits count as digits.  (A side effect of NFKC worth knowing:
+superscripts and circled digits become plain digits, so ``①`` reads as 1.)
+
+Accepted forms
+--------------
+Money -- :func:`parse_money` returns exact integer cents (分)::
+
+    1234.5   1234   -500   +500   .5   5.   1e3   1,234,567.8
+    ¥1,234.50   ￥1,234.50   ¥-500   -¥500   ¥ 500
+    1,234.50元   500 元   RMB 500   rmb500   CNY500   500 RMB
+    人民币500元   (500)   (¥500)   (1,234.50元)        <- parentheses = negative
+    1.2万   1.2万元   3亿   2.5千                      <- ×10⁴, ×10⁸, ×10³
+    int / float / Decimal cell values
+
+  Rejected (UNREADABLE): ``abc``, ``$500``, ``12/3``, ``1.2.3``, ``1,23``,
+  ``--5``, ``(-5)``, bools, NaN/inf, dates and times.
+  ``|yuan| >= 10**15`` -> OUT_OF_RANGE.  More than two decimals -> rounded
+  half-even to the cent with ROUNDED, except when the discarded part is below
+  1e-6 yuan (float noise such as ``0.30000000000000004``), which is rounded
+  silently.  The same tolerance is applied to text and numbers.
+
+Numbers -- :func:`parse_number` returns a float::
+
+    12   -3.5   1,234.5   1e-3   １２   1.2万   3亿   2千   12%  (-> 0.12)   12 %
+
+Scores -- :func:`parse_score`: ``3``, ``3.0``, ``'３'``, ``' 4 '``, ``'4分'``.
+
+Dates -- :func:`parse_date` / :func:`parse_datetime`::
+
+    2026-11-26   2026/11/26   2026.11.26   2026-9-1   20261126
+    2026年11月26日   2026年9月1日   2026年9月1号   (also 號)
+    26/11/2026   11/26/2026   26.11.2026   26-11-2026   <- day/month first
+    optional time after a space or "T" (no separator needed after 日/号):
+      10:30   10:30:15   10:30:15.250   10时30分   10时30分15秒   10点
+    Excel serial numbers (1900 system, epoch 1899-12-30; 1904 system,
+    epoch 1904-01-01); date / datetime cell values.
+
+  In the day/month-first forms, if one part is > 12 the order is clear; if
+  both are <= 12 and differ, ``dayfirst`` decides and the issue is AMBIGUOUS.
+  Impossible dates and words -> UNREADABLE.  Dates (from any source) outside
+  the years 1950..2200 -> OUT_OF_RANGE.
+
+Enumerations -- :func:`make_enum_parser` matches words through
+:func:`norm_word` (clean_text, casefold, spaces/underscores/hyphens removed).
+
+Text -- :func:`parse_text` / :func:`parse_id` never report an issue.
+
+The ``format_*`` functions are the inverses used for display and for the
+round-trip property tests; unlike the parsers they raise ``ValueError`` /
+``TypeError`` for a bad argument or an unknown style.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import re
+import unicodedata
+from decimal import ROUND_HALF_EVEN, Context, Decimal
+from typing import Any, Callable
+
+__all__ = [
+    "UNREADABLE", "AMBIGUOUS", "ROUNDED", "OUT_OF_RANGE", "UNKNOWN_WORD",
+    "ISSUES", "MONEY_STYLES", "NUMBER_STYLES", "DATE_STYLES", "DATETIME_STYLES",
+    "MAX_CENTS", "DATE_MIN_YEAR", "DATE_MAX_YEAR",
+    "clean_text", "norm_word",
+    "parse_money", "format_money",
+    "parse_number", "format_number",
+    "parse_score",
+    "parse_date", "format_date",
+    "parse_datetime", "format_datetime",
+    "make_enum_parser",
+    "parse_text", "parse_id",
+]
+
+# --------------------------------------------------------------------------
+# Issues and limits
+# --------------------------------------------------------------------------
+
+UNREADABLE = "unreadable"
+AMBIGUOUS = "ambiguous"
+ROUNDED = "rounded"
+OUT_OF_RANGE = "out_of_range"
+UNKNOWN_WORD = "unknown_word"
+ISSUES = frozenset({UNREADABLE, AMBIGUOUS, ROUNDED, OUT_OF_RANGE, UNKNOWN_WORD})
+
+#: Money magnitudes from 10**15 yuan upwards are OUT_OF_RANGE.
+MAX_YUAN = 10**15
+#: Largest magnitude parse_money can return (format_money round-trips up to it).
+MAX_CENTS = MAX_YUAN * 100 - 1
+#: Dates outside these years (inclusive) are OUT_OF_RANGE.
+DATE_MIN_YEAR = 1950
+DATE_MAX_YEAR = 2200
+
+MONEY_STYLES = ("plain", "yuan", "suffix", "rmb", "paren", "wan", "fullwidth")
+NUMBER_STYLES = ("plain", "percent", "thousands")
+DATE_STYLES = ("iso", "slash", "dot", "zh", "serial", "serial1904", "compact")
+DATETIME_STYLES = ("iso", "zh", "serial", "serial1904")
+
+_NOISE_CENTS = Decimal("1e-4")  # 1e-6 yuan: below this, rounding is silent
+_MAX_TEXT = 256                  # longer cleaned text is never a number/date
+_MAX_INT_BITS = 4000             # ints bigger than this are out of any range
+
+# Exact arithmetic: inputs are at most _MAX_TEXT digits, so this precision
+# never rounds an intermediate result.
+_CTX = Context(prec=1000, rounding=ROUND_HALF_EVEN, Emin=-999_999, Emax=999_999)
+_ONE = Decimal(1)
+_MAX_YUAN_D = Decimal(MAX_YUAN)
+
+_MULTIPLIER_EXP = {"千": 3, "万": 4, "亿": 8}
+
+_EPOCH_1900 = _dt.date(1899, 12, 30)
+_EPOCH_1904 = _dt.date(1904, 1, 1)
+
+# --------------------------------------------------------------------------
+# Text cleaning
+# --------------------------------------------------------------------------
+
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+_NUMERIC_FIXES = str.maketrans({"\u2212": "-", "\uffe5": "¥"})  # minus sign, ￥
+_WORD_JUNK = dict.fromkeys(map(ord, " _-"))
+_TO_FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+def clean_text(s: Any) -> str:
+    """NFKC-normalise, drop zero-width characters, trim and collapse whitespace.
+
+    ``None`` gives ``''``; other non-strings are converted with ``str()``.
+    """
+    if not isinstance(s, str):
+        s = "" if s is None else str(s)
+    s = unicodedata.normalize("NFKC", s)
+    if not s.isascii():
+        s = s.translate(_INVISIBLE)
+    return " ".join(s.split())
+
+
+def norm_word(x: Any) -> str:
+    """Matching key for words: clean_text + casefold, minus spaces, ``_``, ``-``."""
+    return clean_text(x).casefold().translate(_WORD_JUNK)
+
+
+def _clean_cell(raw: Any) -> Any:
+    """None for a blank cell, cleaned text for a string, anything else as is."""
+    if isinstance(raw, str):
+        return clean_text(raw) or None
+    return raw
+
+
+def _numeric_text(s: str) -> str | None:
+    """Cleaned text prepared for the number grammars; None if hopelessly long."""
+    s = s.translate(_NUMERIC_FIXES)
+    return s if len(s) <= _MAX_TEXT else None
+
+
+# --------------------------------------------------------------------------
+# Money and numbers
+# --------------------------------------------------------------------------
+
+# An unsigned decimal literal: well-formed thousands separators, optional
+# fraction (".5" and "5." allowed), optional exponent.
+_NUM = (
+    r"(?P<num>(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)"
+    r"(?P<exp>[eE][-+]?\d{1,4})?"
+)
+
+_MONEY_RE = re.compile(
+    r"(?P<sign1>[-+])?\ ?"
+    r"(?P<cur>¥|RMB|CNY|人民币)?\ ?"
+    r"(?P<sign2>[-+])?\ ?"
+    + _NUM +
+    r"\ ?(?P<mult>[千万亿])?"
+    r"\ ?(?P<suffix>元|RMB|CNY)?",
+    re.ASCII | re.IGNORECASE,
+)
+
+_NUMBER_RE = re.compile(
+    r"(?P<sign>[-+])?\ ?" + _NUM + r"\ ?(?P<mult>[千万亿])?\ ?(?P<pct>%)?",
+    re.ASCII,
+)
+
+_SCORE_RE = re.compile(r"[-+]?\d+(?:\.\d+)?(?:\ ?分)?", re.ASCII)
+
+
+def _literal(m: re.Match) -> Decimal:
+    """Exact value of the unsigned number in a _NUM match, multiplier applied."""
+    text = m["num"].replace(",", "") + (m["exp"] or "")
+    value = Decimal(text)
+    mult = m["mult"]
+    if mult:
+        value = _CTX.scaleb(value, _MULTIPLIER_EXP[mult])
+    return value
+
+
+def _scale_decimal(scale: Any) -> Decimal:
+    """Convert a ``scale`` argument; raises for a programming error."""
+    if isinstance(scale, bool) or not isinstance(scale, (int, float, Decimal)):
+        raise TypeError(f"scale must be a number, not {type(scale).__name__}")
+    if isinstance(scale, float):
+        if not math.isfinite(scale):
+            raise ValueError("scale must be finite")
+        return Decimal(repr(scale))
+    value = Decimal(scale)
+    if not value.is_finite():
+        raise ValueError("scale must be finite")
+    return value
+
+
+def _number_decimal(raw: Any) -> Decimal | str:
+    """Exact Decimal of a numeric (non-text) cell value, or an issue string."""
+    if isinstance(raw, bool):
+        return UNREADABLE
+    if isinstance(raw, int):
+        if raw.bit_length() > _MAX_INT_BITS:
+            return OUT_OF_RANGE
+        return Decimal(raw)
+    if isinstance(raw, float):
+        if not math.isfinite(raw):
+            return UNREADABLE
+        return Decimal(repr(raw))
+    if isinstance(raw, Decimal):
+        return raw if raw.is_finite() else UNREADABLE
+    return UNREADABLE
+
+
+def _money_text(s: str) -> Decimal | None:
+    """Exact yuan value of a cleaned money string, or None."""
+    negative = False
+    if len(s) >= 2 and s[0] == "(" and s[-1] == ")":
+        negative = True
+        s = s[1:-1].strip()
+    m = _MONEY_RE.fullmatch(s)
+    if m is None:
+        return None
+    sign1, sign2 = m["sign1"], m["sign2"]
+    if sign1 and sign2:
+        return None
+    sign = sign1 or sign2
+    if negative and sign:  # "(-500)" is not a thing
+        return None
+    value = _literal(m)
+    if negative or sign == "-":
+        value = -value
+    return value
+
+
+def _parse_money(raw: Any, scale: Decimal) -> tuple[int | None, str | None]:
+    if isinstance(raw, str):
+        s = _numeric_text(raw)
+        yuan = _money_text(s) if s is not None else None
+        if yuan is None:
+            return None, UNREADABLE
+    else:
+        yuan = _number_decimal(raw)
+        if isinstance(yuan, str):
+            return None, yuan
+    if scale != _ONE:
+        yuan = _CTX.multiply(yuan, scale)
+    if abs(yuan) >= _MAX_YUAN_D:
+        return None, OUT_OF_RANGE
+    exact = _CTX.scaleb(yuan, 2)
+    cents_dec = exact.to_integral_value(ROUND_HALF_EVEN, _CTX)
+    cents = int(cents_dec)
+    if abs(cents) > MAX_CENTS:  # 999999999999999.999 rounds up to 10**15
+        return None, OUT_OF_RANGE
+    issue = None
+    if exact != cents_dec and abs(exact - cents_dec) >= _NOISE_CENTS:
+        issue = ROUNDED
+    return cents, issue
+
+
+def parse_money(raw: Any, scale: int = 1) -> tuple[int | None, str | None]:
+    """Parse a money cell into exact integer cents (分).
+
+    ``scale`` multiplies the value, e.g. 10000 for a ``金额(万元)`` column.  It
+    may be an int, float or Decimal; a non-numeric or non-finite ``scale``
+    raises (that is a programming error, not a cell problem).
+    """
+    scale_d = _ONE if scale == 1 and not isinstance(scale, bool) else _scale_decimal(scale)
+    raw = _clean_cell(raw)
+    if raw is None:
+        return None, None
+    try:
+        return _parse_money(raw, scale_d)
+    except Exception:  # pragma: no cover - defensive: parsers never raise
+        return None, UNREADABLE
+
+
+def format_money(cents: int, style: str = "plain") -> str:
+    """Format integer cents; every style is read back exactly by parse_money.
+
+    Styles: ``plain`` ``-1234.50``; ``yuan`` ``-¥1,234.50``; ``suffix``
+    ``-1,234.50元``; ``rmb`` ``RMB -1234.50``; ``paren`` ``(1,234.50)`` for
+    negatives; ``wan`` ``-0.123450万`` -> shortest exact ``-0.12345万``;
+    ``fullwidth`` plain with full-width digits ``-１２３４.５０``.
+    """
+    if isinstance(cents, bool) or not isinstance(cents, int):
+        raise TypeError("cents must be an int")
+    sign = "-" if cents < 0 else ""
+    whole, frac = divmod(abs(cents), 100)
+    plain = f"{whole}.{frac:02d}"
+    grouped = f"{whole:,}.{frac:02d}"
+    if style == "plain":
+        return sign + plain
+    if style == "yuan":
+        return f"{sign}¥{grouped}"
+    if style == "suffix":
+        return f"{sign}{grouped}元"
+    if style == "rmb":
+        return f"RMB {sign}{plain}"
+    if style == "paren":
+        return f"({grouped})" if sign else grouped
+    if style == "wan":
+        wan = _CTX.scaleb(Decimal(cents), -6).normalize(_CTX)
+        return f"{wan:f}万"
+    if style == "fullwidth":
+        return (sign + plain).translate(_TO_FULLWIDTH)
+    raise ValueError(f"unknown money style {style!r}; expected one of {MONEY_STYLES}")
+
+
+def _parse_number(raw: Any, scale: Decimal | None) -> tuple[float | None, str | None]:
+    if isinstance(raw, str):
+        s = _numeric_text(raw)
+        m = _NUMBER_RE.fullmatch(s) if s is not None else None
+        if m is None:
+            return None, UNREADABLE
+        value = _literal(m)
+        if m["sign"] == "-":
+            value = -value
+        if m["pct"]:
+            value = _CTX.scaleb(value, -2)
+    elif isinstance(raw, float) and scale is None:
+        return (raw, None) if math.isfinite(raw) else (None, UNREADABLE)
+    else:
+        value = _number_decimal(raw)
+        if isinstance(value, str):
+            return None, value
+    if scale is not None:
+        value = _CTX.multiply(value, scale)
+    result = float(value)
+    if not math.isfinite(result):
+        return None, OUT_OF_RANGE
+    return result, None
+
+
+def parse_number(raw: Any, scale: float | int = 1) -> tuple[float | None, str | None]:
+    """Parse a plain number (thousands separators, 千/万/亿, trailing ``%``).
+
+    The text is evaluated exactly and rounded to a float once at the end, so
+    ``parse_number(repr(x)) == (x, None)`` for every finite float ``x``.
+    A result too large for a float is OUT_OF_RANGE.
+    """
+    scale_d = None if scale == 1 and not isinstance(scale, bool) else _scale_decimal(scale)
+    raw = _clean_cell(raw)
+    if raw is None:
+        return None, None
+    try:
+        return _parse_number(raw, scale_d)
+    except Exception:  # pragma: no cover - defensive
+        return None, UNREADABLE
+
+
+def _fixed_or_sci(d: Decimal, grouping: bool = False) -> str:
+    """Fixed-point text for everyday magnitudes, scientific otherwise."""
+    if d and not -7 <= d.adjusted() < 21:
+        return str(d.normalize(_CTX))  # e.g. "1E+300", read back by _NUM
+    return format(d, ",f" if grouping else "f")
+
+
+def format_number(x: float, style: str = "plain") -> str:
+    """Format a finite float; parse_number reads every style back *exactly*.
+
+    Styles: ``plain`` is ``repr(x)``; ``percent`` is ``x*100`` followed by
+    ``%`` (``0.125`` -> ``12.5%``); ``thousands`` groups digits
+    (``1,234,567.5``).  Percent and thousands are computed from the exact
+    decimal digits of ``repr(x)``, so the round trip tolerance is zero (which
+    is stronger than the 1e-12 relative tolerance one might expect from
+    percent scaling).  Very large / small magnitudes fall back to scientific
+    notation.
+    """
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        raise TypeError("x must be a float")
+    x = float(x)
+    if not math.isfinite(x):
+        raise ValueError("cannot format a non-finite number")
+    if style == "plain":
+        return repr(x)
+    d = Decimal(repr(x))
+    if style == "percent":
+        pct = _CTX.scaleb(d, 2)
+        return ("0" if not pct else _fixed_or_sci(pct.normalize(_CTX))) + "%"
+    if style == "thousands":
+        return _fixed_or_sci(d, grouping=True)
+    raise ValueError(f"unknown number style {style!r}; expected one of {NUMBER_STYLES}")
+
+
+# --------------------------------------------------------------------------
+# Scores
+# --------------------------------------------------------------------------
+
+
+def _parse_score(raw: Any, lo: int, hi: int) -> tuple[int | None, str | None]:
+    if isinstance(raw, str):
+        s = _numeric_text(raw)
+        if s is None or not _SCORE_RE.fullmatch(s):
+            return None, UNREADABLE
+        value: Decimal | str = Decimal(s.rstrip("分 "))
+    else:
+        value = _number_decimal(raw)
+        if isinstance(value, str):
+            return None, value
+    if value != value.to_integral_value():
+        return None, UNREADABLE
+    score = int(value)
+    if not lo <= score <= hi:
+        return None, OUT_OF_RANGE
+    return score, None
+
+
+def parse_score(raw: Any, lo: int = 1, hi: int = 5) -> tuple[int | None, str | None]:
+    """Parse an integer score in ``lo..hi`` (``3``, ``3.0``, ``'３'``, ``'4分'``)."""
+    raw = _clean_cell(raw)
+    if raw is None:
+        return None, None
+    try:
+        return _parse_score(raw, lo, hi)
+    except Exception:  # pragma: no cover - defensive
+        return None, UNREADABLE
+
+
+# --------------------------------------------------------------------------
+# Dates and times
+# --------------------------------------------------------------------------
+
+_DATE_FORMS = (
+    # (regex matched at the start, day/month-first?, may the time follow directly?)
+    (re.compile(r"(?P<y>\d{4})\ ?年\ ?(?P<m>\d{1,2})\ ?月\ ?(?P<d>\d{1,2})\ ?[日号號]", re.ASCII),
+     False, True),
+    (re.compile(r"(?P<y>\d{4})(?P<sep>[-/.])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})", re.ASCII),
+     False, False),
+    (re.compile(r"(?P<a>\d{1,2})(?P<sep>[-/.])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4})", re.ASCII),
+     True, False),
+    (re.compile(r"(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})", re.ASCII),
+     False, False),
+)
+
+_TIME_RE = re.compile(
+    r"(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.(?P<F>\d{1,6}))?)?"
+    r"|(?P<zH>\d{1,2})\ ?[时時点點](?:\ ?(?P<zM>\d{1,2})\ ?分(?:\ ?(?P<zS>\d{1,2})\ ?秒)?)?",
+    re.ASCII,
+)
+
+_SERIAL_BOUNDS = {
+    epoch: ((_dt.date(DATE_MIN_YEAR, 1, 1) - epoch).days,
+            (_dt.date(DATE_MAX_YEAR, 12, 31) - epoch).days)
+    for epoch in (_EPOCH_1900, _EPOCH_1904)
+}
+
+
+def _in_range(d: _dt.date) -> bool:
+    return DATE_MIN_YEAR <= d.year <= DATE_MAX_YEAR
+
+
+def _parse_time(rest: str) -> _dt.time | None:
+    m = _TIME_RE.fullmatch(rest)
+    if m is None:
+        return None
+    if m["H"] is not None:
+        frac = m["F"]
+        parts = (m["H"], m["M"], m["S"] or 0, int(frac.ljust(6, "0")) if frac else 0)
+    else:
+        parts = (m["zH"], m["zM"] or 0, m["zS"] or 0, 0)
+    try:
+        return _dt.time(*map(int, parts))
+    except ValueError:  # 25:00, 10:61 ...
+        return None
+
+
+def _datetime_text(s: str, dayfirst: bool) -> tuple[_dt.datetime | None, str | None]:
+    """Parse cleaned date(+time) text."""
+    if len(s) > _MAX_TEXT:
+        return None, UNREADABLE
+    for regex, day_month_first, time_glued in _DATE_FORMS:
+        m = regex.match(s)
+        if m is None:
+            continue
+        issue = None
+        if day_month_first:
+            a, b = int(m["a"]), int(m["b"])
+            if a > 12 and b > 12:
+                return None, UNREADABLE
+            if a > 12 or (b <= 12 and dayfirst):
+                day, month = a, b
+            else:
+                month, day = a, b
+            if a <= 12 and b <= 12 and a != b:
+                issue = AMBIGUOUS
+        else:
+            month, day = int(m["m"]), int(m["d"])
+        rest = s[m.end():]
+        time = _dt.time()
+        if rest:
+            if rest[0] in " T":
+                rest = rest[1:]
+            elif not time_glued:
+                return None, UNREADABLE
+            parsed_time = _parse_time(rest)
+            if parsed_time is None:
+                return None, UNREADABLE
+            time = parsed_time
+        try:
+            result = _dt.datetime.combine(_dt.date(int(m["y"]), month, day), time)
+        except ValueError:
+            return None, UNREADABLE
+        return result, issue
+    return None, UNREADABLE
+
+
+def _serial_datetime(x: float, date1904: bool, keep_time: bool):
+    if not math.isfinite(x):
+        return None, UNREADABLE
+    epoch = _EPOCH_1904 if date1904 else _EPOCH_1900
+    low, high = _SERIAL_BOUNDS[epoch]
+    days = math.floor(x)
+    if not low <= days <= high:
+        return None, OUT_OF_RANGE
+    base = _dt.datetime.combine(epoch, _dt.time())
+    if not keep_time:
+        return base + _dt.timedelta(days=days), None
+    seconds = round((x - days) * 86400)
+    return base + _dt.timedelta(days=days, seconds=seconds), None
+
+
+def _to_datetime(raw: Any, dayfirst: bool, date1904: bool,
+                 keep_time: bool) -> tuple[_dt.datetime | None, str | None]:
+    if isinstance(raw, _dt.datetime):
+        result, issue = raw, None
+    elif isinstance(raw, _dt.date):
+        result, issue = _dt.datetime.combine(raw, _dt.time()), None
+    elif isinstance(raw, str):
+        result, issue = _datetime_text(raw, dayfirst)
+    elif isinstance(raw, bool):
+        return None, UNREADABLE
+    elif isinstance(raw, (int, float, Decimal)):
+        if isinstance(raw, int) and raw.bit_length() > 64:
+            return None, OUT_OF_RANGE
+        if isinstance(raw, Decimal) and not raw.is_finite():
+            return None, UNREADABLE
+        result, issue = _serial_datetime(float(raw), date1904, keep_time)
+    else:
+        return None, UNREADABLE
+    if result is None:
+        return None, issue
+    if not _in_range(result):
+        return None, OUT_OF_RANGE
+    return result, issue
+
+
+def parse_date(raw: Any, *, dayfirst: bool = False,
+               date1904: bool = False) -> tuple[_dt.date | None, str | None]:
+    """Parse a date cell (text, Excel serial, or date/datetime value).
+
+    Any time part is validated and then dropped; a serial's fraction is
+    ignored.  ``dayfirst`` settles ``03/04/2026``-style text (issue AMBIGUOUS);
+    ``date1904`` selects the workbook's 1904 date system for serials.
+    """
+    raw = _clean_cell(raw)
+    if raw is None:
+        return None, None
+    try:
+        result, issue = _to_datetime(raw, dayfirst, date1904, keep_time=False)
+    except Exception:  # pragma: no cover - defensive
+        return None, UNREADABLE
+    return (result.date() if result is not None else None), issue
+
+
+def parse_datetime(raw: Any, *, dayfirst: bool = False,
+                   date1904: bool = False) -> tuple[_dt.datetime | None, str | None]:
+    """Like :func:`parse_date` but keeps the time of day.
+
+    Date-only input gives midnight; a serial's fraction becomes a time rounded
+    to the second; text keeps up to microseconds; datetime values pass through
+    unchanged (including any tzinfo).
+    """
+    raw = _clean_cell(raw)
+    if raw is None:
+        return None, None
+    try:
+        return _to_datetime(raw, dayfirst, date1904, keep_time=True)
+    except Exception:  # pragma: no cover - defensive
+        return None, UNREADABLE
+
+
+def _serial(dt: _dt.datetime, style: str) -> float:
+    epoch = _EPOCH_1904 if style == "serial1904" else _EPOCH_1900
+    delta = dt - _dt.datetime.combine(epoch, _dt.time(), tzinfo=dt.tzinfo)
+    return delta.days + delta.seconds / 86400
+
+
+def format_date(d: _dt.date, style: str = "iso") -> str | float:
+    """Format a date: ``iso`` 2026-11-26, ``slash`` 2026/11/26, ``dot``
+    2026.11.26, ``zh`` 2026年11月26日, ``compact`` 20261126, ``serial`` /
+    ``serial1904`` an Excel serial number (float) in that date system.
+    A datetime is formatted by its date."""
+    if isinstance(d, _dt.datetime):
+        d = d.date()
+    if not isinstance(d, _dt.date):
+        raise TypeError("d must be a date")
+    if style == "iso":
+        return f"{d.year:04d}-{d.month:02d}-{d.day:02d}"
+    if style == "slash":
+        return f"{d.year:04d}/{d.month:02d}/{d.day:02d}"
+    if style == "dot":
+        return f"{d.year:04d}.{d.month:02d}.{d.day:02d}"
+    if style == "zh":
+        return f"{d.year}年{d.month}月{d.day}日"
+    if style == "compact":
+        return f"{d.year:04d}{d.month:02d}{d.day:02d}"
+    if style in ("serial", "serial1904"):
+        return _serial(_dt.datetime.combine(d, _dt.time()), style)
+    raise ValueError(f"unknown date style {style!r}; expected one of {DATE_STYLES}")
+
+
+def format_datetime(dt: _dt.datetime, style: str = "iso") -> str | float:
+    """Format a datetime at second resolution (microseconds are dropped):
+    ``iso`` 2026-11-26T10:30:15, ``zh`` 2026年11月26日 10时30分15秒,
+    ``serial`` / ``serial1904`` an Excel serial (float).  A date is midnight."""
+    if not isinstance(dt, _dt.datetime):
+        if not isinstance(dt, _dt.date):
+            raise TypeError("dt must be a datetime")
+        dt = _dt.datetime.combine(dt, _dt.time())
+    dt = dt.replace(microsecond=0)
+    if style == "iso":
+        return f"{format_date(dt, 'iso')}T{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}"
+    if style == "zh":
+        return f"{format_date(dt, 'zh')} {dt.hour}时{dt.minute}分{dt.second}秒"
+    if style in ("serial", "serial1904"):
+        return _serial(dt, style)
+    raise ValueError(f"unknown datetime style {style!r}; expected one of {DATETIME_STYLES}")
+
+
+# --------------------------------------------------------------------------
+# Words, text and identifiers
+# --------------------------------------------------------------------------
+
+
+def make_enum_parser(words: dict[str, str],
+                     default: str | None = None) -> Callable[[Any], tuple[str | None, str | None]]:
+    """Build ``parse(raw) -> (canonical | None, issue)`` for a fixed vocabulary.
+
+    ``words`` maps accepted words (any language) to canonical codes; matching
+    uses :func:`norm_word`, so ``Not Started``, ``not_started``,
+    ``NOT-STARTED`` are the same word.  Unknown words give
+    ``(default, UNKNOWN_WORD)``.  Non-text cells are matched by their
+    :func:`parse_text` form (``1.0`` -> ``"1"``, ``True`` -> ``"TRUE"``).
+    Raises ValueError if two words normalise alike but map to different codes.
+    """
+    table: dict[str, str] = {}
+    for word, code in words.items():
+        key = norm_word(word)
+        if table.get(key, code) != code:
+            raise ValueError(f"words {word!r} collides with another word mapped to "
+                             f"{table[key]!r} (both normalise to {key!r})")
+        table[key] = code
+
+    def parse(raw: Any) -> tuple[str | None, str | None]:
+        text, _ = parse_text(raw)
+        if text is None:
+            return None, None
+        try:
+            code = table.get(norm_word(text))
+        except Exception:  # pragma: no cover - defensive
+            code = None
+        if code is None:
+            return default, UNKNOWN_WORD
+        return code, None
+
+    parse.words = dict(table)  # type: ignore[attr-defined]  # for introspection
+    return parse
+
+
+def _text(raw: Any) -> str:
+    if isinstance(raw, str):
+        return raw
+    if isinstance(raw, bool):
+        return "TRUE" if raw else "FALSE"  # as Excel shows them
+    if isinstance(raw, float):
+        if raw.is_integer() and abs(raw) < 1e16:
+            return str(int(raw))
+        return repr(raw)
+    if isinstance(raw, (_dt.date, _dt.time)):  # datetime is a date
+        return raw.isoformat()
+    return str(raw)
+
+
+def parse_text(raw: Any) -> tuple[str | None, None]:
+    """Cleaned text of any cell; never an issue.
+
+    Whole floats become integer text (``1001.0`` -> ``"1001"``, up to 1e16),
+    dates/datetimes/times become ISO text, bools ``TRUE``/``FALSE``.
+    """
+    try:
+        text = clean_text(_text(raw)) if raw is not None else ""
+    except Exception:  # e.g. an int too long for str(), or a broken __str__
+        text = ""
+    return (text or None), None
+
+
+def parse_id(raw: Any) -> tuple[str | None, None]:
+    """Identifier cell: same as :func:`parse_text` (case kept, whitespace
+    trimmed and collapsed); a separate name so callers say what they mean."""
+    return parse_text(raw)
