@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .flagcodes import CODES, SEVERITIES
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -36,7 +38,37 @@ SETTINGS: tuple[Setting, ...] = (
             "Refuse a workbook part over 1 MiB that inflates more than this many times its packed size."),
     Setting("history.path", "campaignwatch-history.sqlite",
             "SQLite file keeping runs, flags and approved-plan fingerprints (relative to config.toml)."),
-)
+    Setting("rules.overrun_tolerance_pct", 0.0,
+            "An overrun flag is raised when its amount exceeds max(this % of authorized, the minimum "
+            "below). 0 and 0: any excess needs approval first (the company's rule)."),
+    Setting("rules.overrun_tolerance_min", 0.0, "Minimum overrun amount, in currency units, that raises a flag."),
+    Setting("rules.nearly_used_at", 0.8, "BUDGET_NEARLY_USED when utilisation reaches this share (0.8 = 80 %)."),
+    Setting("rules.burn_ahead_index", 1.5,
+            "BURN_AHEAD when a running campaign's burn index (utilisation ÷ time elapsed) exceeds this."),
+    Setting("rules.burn_ahead_min_utilisation", 0.2,
+            "…and at least this share of the budget is spent (avoids noise in the first days)."),
+    Setting("rules.expense_grace_days", 7,
+            "EXPENSE_OUTSIDE_WINDOW: days before the start and after the end still accepted."),
+    Setting("rules.kpi_stale_days", 7, "KPI_NO_RECENT_DATA when a running campaign's KPI has no actual this recent."),
+    Setting("rules.exec_plan_lead_days", 14,
+            "EXEC_PLAN_MISSING when an approved campaign starts within this many days and has no tasks."),
+    Setting("rules.incident_escalation_hours", 24, "INCIDENT_NOT_ESCALATED when not reported within this many hours."),
+    Setting("rules.feedback_response_days", 3, "FEEDBACK_UNANSWERED when feedback has no response after this many days."),
+    Setting("rules.risk_high_score", 15, "A risk is high when probability × impact reaches this (1–25)."),
+    Setting("rules.summary_due_days", 14, "SUMMARY_OVERDUE when no summary report this many days after the end."),
+    Setting("kpi.attainment_cap", 1.5, "Attainment and pacing are clamped to [0, this]."),
+    Setting("kpi.green_at", 0.95, "KPI status green at or above this attainment (or pacing while running)."),
+    Setting("kpi.amber_at", 0.8, "KPI status amber at or above this, red below (KPI_OFF_TRACK while running)."),
+    Setting("kpi.missed_below", 1.0, "KPI_MISSED when a campaign ended with attainment below this."),
+    Setting("output.scorecard", True, "Write the Scorecard tab (people's performance); false keeps it out of team workbooks."),
+    Setting("output.backups", 5, "How many backups of each workbook to keep (in .campaignwatch-backups beside it)."),
+    Setting("output.stale_lock_hours", 12,
+            "A lock file (~$name.xlsx, .~lock.name.xlsx#) older than this is taken as stale and ignored."),
+    Setting("output.max_finding_rows", 5000,
+            "The Validation tab lists at most this many findings (the console and --json list all)."),
+) + tuple(
+    Setting(f"severity.{c.code}", c.severity, f"Severity of {c.code}: high, medium, low or off.",
+            SEVERITIES) for c in CODES.values())
 
 SETTING_BY_KEY = {s.key: s for s in SETTINGS}
 

@@ -43,9 +43,9 @@ def read_workbook(path: str | Path, limits: package.Limits | None = None) -> Raw
     try:
         book = calamine.CalamineWorkbook.from_path(str(path))
     except calamine.PasswordError:
-        raise SourceError(package.ENCRYPTED, str(path)) from None
+        raise SourceError(package.ENCRYPTED, path=path) from None
     except (calamine.CalamineError, calamine.ZipError, calamine.XmlError, ValueError, OSError) as exc:
-        raise SourceError(package.NOT_A_WORKBOOK, _first_line(exc)) from None
+        raise SourceError(package.NOT_A_WORKBOOK, _first_line(exc), path=path) from None
     sheets, generated = [], []
     try:
         for meta in book.sheets_metadata:
@@ -58,7 +58,7 @@ def read_workbook(path: str | Path, limits: package.Limits | None = None) -> Raw
             sheets.append(Sheet(meta.name, rows, info.error_cells.get(meta.name, {}),
                                 info.uncalculated_cells.get(meta.name, set())))
     except Exception as exc:  # calamine raises several unrelated types for damaged parts
-        raise SourceError(package.NOT_A_WORKBOOK, _first_line(exc)) from None
+        raise SourceError(package.NOT_A_WORKBOOK, _first_line(exc), path=path) from None
     finally:
         book.close()
     return RawWorkbook(path, info.kind, info.date1904, sheets, generated)

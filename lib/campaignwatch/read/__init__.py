@@ -1,0 +1,1 @@
+"""Reading workbooks: package inspection (package.py) and calamine grids (workbook.py)."""

@@ -1,0 +1,1207 @@
+"""Pre-flight inspection of a workbook file, before python-calamine touches it.
+
+`inspect(path)` does two jobs calamine does not do for us:
+
+1. It refuses broken and hostile files with one `SourceError` whose `code` is stable
+   (see the module constants) and which `message(err, lang)` turns into one clear
+   sentence: missing / unreadable files, wrong content for the extension, damaged
+   (truncated) zips, password-protected workbooks, zip bombs (by declared ratio and
+   total size, and by what the members *actually* inflate to), XML parts with a
+   DOCTYPE/ENTITY declaration, unsupported extensions.  No other exception escapes
+   `inspect` for a malformed file (KeyboardInterrupt and the like still do).
+
+2. For .xlsx/.xlsm it streams every worksheet part once and finds the cells calamine
+   hands over as empty strings: formula error cells (``<c t="e">…<v>#DIV/0!</v></c>``)
+   and formula cells that have an ``<f>`` but no cached ``<v>`` (files written by
+   openpyxl and friends that were never recalculated).
+
+Coordinates are zero-based and *absolute*: A1 is (0, 0), B4 is (3, 1).  That is the
+grid python-calamine returns with ``to_python(skip_empty_area=False)``; with the
+default ``skip_empty_area=True`` subtract ``sheet.start``.  `error_cells` and
+`uncalculated_cells` only hold sheets that have at least one such cell, so use
+``.get(name, {})`` / ``.get(name, set())``.
+
+Not detected: error cells and uncalculated formulas in .xls, .xlsb and .ods files
+(those maps are always empty for these formats).  For .xls the BIFF DATEMODE record
+gives `date1904` and a FILEPASS record means ENCRYPTED; for .xlsb the BrtWbProp record
+gives `date1904`; .ods always reports ``date1904=False`` (ODS stores dates as ISO text).
+"""
+from __future__ import annotations
+
+import codecs
+import copy
+import functools
+import os
+import posixpath
+import re
+import stat
+import struct
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Iterator
+from urllib.parse import unquote
+from xml.etree.ElementTree import ParseError
+
+import defusedxml
+import defusedxml.ElementTree as SafeET
+
+__all__ = [
+    "SourceError", "Limits", "PackageInfo", "inspect", "message",
+    "MISSING", "NOT_A_WORKBOOK", "TRUNCATED", "ENCRYPTED", "TOO_LARGE", "ZIP_BOMB",
+    "HOSTILE_XML", "UNSUPPORTED", "PERMISSION", "CODES",
+]
+
+# --------------------------------------------------------------------------- errors
+
+MISSING = "missing"
+NOT_A_WORKBOOK = "not_a_workbook"
+TRUNCATED = "truncated"
+ENCRYPTED = "encrypted"
+TOO_LARGE = "too_large"
+ZIP_BOMB = "zip_bomb"
+HOSTILE_XML = "hostile_xml"
+UNSUPPORTED = "unsupported"
+PERMISSION = "permission"
+CODES = (MISSING, NOT_A_WORKBOOK, TRUNCATED, ENCRYPTED, TOO_LARGE, ZIP_BOMB,
+         HOSTILE_XML, UNSUPPORTED, PERMISSION)
+
+
+class SourceError(Exception):
+    """One clear reason a source cannot be read or written. `code` is stable; `detail` is a short English fragment (e.g. the path or size).
+
+    `path` (optional, keyword-only) is the file concerned; `message()` uses its name.
+    `inspect()` always fills it in.  ``str(err)`` is the English `message()`.
+    """
+
+    def __init__(self, code: str, detail: str = "", *, path: str | os.PathLike | None = None):
+        super().__init__(code, detail)
+        self.code = code
+        self.detail = detail
+        self.path = path
+
+    def __str__(self) -> str:
+        return message(self, "en")
+
+
+_MESSAGES: dict[str, dict[str, str]] = {
+    "en": {
+        MISSING: "{name} was not found{detail}: check the path and the file name, then run again.",
+        NOT_A_WORKBOOK: "{name} is not a workbook campaignwatch can read{detail}: open it in Excel or "
+                        "LibreOffice and save it as .xlsx, then run again.",
+        TRUNCATED: "{name} is damaged or incomplete{detail}: download or copy it again (or open it in "
+                   "Excel and save a new copy), then run again.",
+        ENCRYPTED: "{name} is password-protected{detail}: remove the password (File › Info › Protect "
+                   "Workbook) or save an unprotected copy, then run again.",
+        TOO_LARGE: "{name} is too large to read safely{detail}: split it into smaller workbooks or "
+                   "delete unused sheets, then run again.",
+        ZIP_BOMB: "{name} was not opened because it unpacks to far more data than its size suggests, "
+                  "the way malicious “zip bomb” files do{detail}: get a fresh copy from a trusted source.",
+        HOSTILE_XML: "{name} was not opened because it contains XML declarations (DOCTYPE/ENTITY) that "
+                     "can be used to attack the computer reading it{detail}: re-save it as .xlsx in Excel "
+                     "or LibreOffice, or get a fresh copy from a trusted source.",
+        UNSUPPORTED: "{name} is not a file type campaignwatch reads{detail}: save it as .xlsx (or .xlsm, "
+                     ".xls, .xlsb, .ods), then run again.",
+        PERMISSION: "{name} could not be opened or saved because access was denied{detail}: close it in "
+                    "Excel if it is open and check your permissions on the file and its folder, then "
+                    "run again.",
+        "": "{name} could not be read{detail}: open it in Excel or LibreOffice and save it as .xlsx, "
+            "then run again.",
+    },
+    "zh-CN": {
+        MISSING: "找不到 {name}{detail}：请检查路径和文件名后重试。",
+        NOT_A_WORKBOOK: "{name} 不是 campaignwatch 能读取的工作簿{detail}：请用 Excel 或 LibreOffice "
+                        "打开并另存为 .xlsx 后重试。",
+        TRUNCATED: "{name} 已损坏或不完整{detail}：请重新下载或复制（或用 Excel 打开后另存一份）后重试。",
+        ENCRYPTED: "{name} 受密码保护{detail}：请取消密码（文件 › 信息 › 保护工作簿）或另存一份未加密的副本后重试。",
+        TOO_LARGE: "{name} 太大，无法安全读取{detail}：请拆分成较小的工作簿或删除不用的工作表后重试。",
+        ZIP_BOMB: "{name} 解压后的数据量远超其文件大小，与恶意“压缩炸弹”文件特征相同，因此未打开{detail}："
+                  "请从可信来源重新获取该文件。",
+        HOSTILE_XML: "{name} 含有可被用来攻击本机的 XML 声明（DOCTYPE/ENTITY），因此未打开{detail}："
+                     "请用 Excel 或 LibreOffice 另存为 .xlsx，或从可信来源重新获取该文件。",
+        UNSUPPORTED: "campaignwatch 不读取 {name} 这种文件类型{detail}：请另存为 .xlsx（或 .xlsm、.xls、"
+                     ".xlsb、.ods）后重试。",
+        PERMISSION: "无法打开或保存 {name}，访问被拒绝{detail}：如果它正在 Excel 中打开请先关闭，"
+                    "并检查文件及其所在文件夹的权限后重试。",
+        "": "无法读取 {name}{detail}：请用 Excel 或 LibreOffice 打开并另存为 .xlsx 后重试。",
+    },
+}
+_DEFAULT_NAME = {"en": "The file", "zh-CN": "该文件"}
+_DETAIL_WRAP = {"en": " ({})", "zh-CN": "（{}）"}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    text = _CONTROL.sub(" ", text).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def message(err: SourceError, lang: str = "en") -> str:
+    """One sentence (no newline) saying what is wrong with the file and what to do; `lang` is "en" or "zh-CN"."""
+    key = "zh-CN" if str(lang).lower().replace("_", "-").startswith("zh") else "en"
+    code = getattr(err, "code", "")
+    template = _MESSAGES[key].get(code) or _MESSAGES[key][""]
+    path = getattr(err, "path", None)
+    name = _one_line(os.path.basename(os.fspath(path))) if path else ""
+    name = name or _DEFAULT_NAME[key]
+    detail = _one_line(str(getattr(err, "detail", "") or ""))
+    if code not in _MESSAGES[key] and code:
+        detail = f"{code}: {detail}" if detail else str(code)
+    detail = _DETAIL_WRAP[key].format(detail) if detail else ""
+    return template.format(name=name, detail=detail)
+
+
+# --------------------------------------------------------------------------- results
+
+@dataclass(frozen=True)
+class Limits:
+    max_total_bytes: int = 2 * 1024**3      # total uncompressed
+    max_ratio: int = 200                    # per member, checked only for members whose uncompressed size > 1 MiB
+    max_members: int = 10000
+
+
+@dataclass
+class PackageInfo:
+    path: Path
+    kind: str                 # "xlsx", "xlsm", "xls", "xlsb", "ods"
+    date1904: bool            # from xl/workbook.xml <workbookPr date1904="1"|"true">
+    sheet_parts: dict[str, str] = field(default_factory=dict)   # sheet name -> zip member path (xlsx/xlsm only)
+    error_cells: dict[str, dict[tuple[int, int], str]] = field(default_factory=dict)   # sheet -> {(row0, col0): "#DIV/0!"}
+    uncalculated_cells: dict[str, set[tuple[int, int]]] = field(default_factory=dict)  # sheet -> {(row0, col0)}
+
+
+KINDS = {".xlsx": "xlsx", ".xlsm": "xlsm", ".xls": "xls", ".xlsb": "xlsb", ".ods": "ods"}
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP_MAGIC = b"PK\x03\x04"
+_CHUNK = 1 << 20
+_RATIO_FLOOR = 1 << 20          # ratio is only checked above this uncompressed size
+_MAX_PARSED_PART = 256 << 20    # parts we build a tree of ([Content_Types], workbook, rels)
+_MAX_PROLOG = 64 << 10          # an XML prolog longer than this is treated as hostile
+_MAX_CELL_CARRY = 16 << 20      # a single "cell" longer than this is not carried between chunks
+_XMLISH = (".xml", ".rels", ".vml")
+
+
+def inspect(path: str | Path, limits: Limits = Limits()) -> PackageInfo:
+    """Check that `path` is a readable, non-hostile workbook and collect what calamine cannot tell us.
+
+    Raises SourceError (and only SourceError) for anything wrong with the file.
+    """
+    try:
+        p = Path(path)
+    except TypeError as exc:
+        raise SourceError(NOT_A_WORKBOOK, f"not a file path: {type(path).__name__}") from exc
+    try:
+        return _inspect(p, limits)
+    except SourceError as exc:
+        if exc.path is None:
+            exc.path = p
+        raise
+    except (PermissionError, IsADirectoryError):
+        raise SourceError(PERMISSION, str(p), path=p) from None
+    except FileNotFoundError:
+        raise SourceError(MISSING, str(p), path=p) from None
+    except OSError as exc:
+        raise SourceError(TRUNCATED, f"read error: {exc.strerror or exc}", path=p) from None
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise SourceError(TRUNCATED, _short(exc), path=p) from None
+    except defusedxml.DefusedXmlException as exc:
+        raise SourceError(HOSTILE_XML, _short(exc), path=p) from None
+    except MemoryError:
+        raise SourceError(TOO_LARGE, "ran out of memory while checking it", path=p) from None
+    except Exception as exc:  # noqa: BLE001 - a malformed file must never produce a traceback
+        raise SourceError(NOT_A_WORKBOOK, f"unexpected {type(exc).__name__}: {_short(exc)}", path=p) from None
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return _one_line(text[0]) if text else type(exc).__name__
+
+
+def _inspect(p: Path, limits: Limits) -> PackageInfo:
+    try:
+        st = p.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        raise SourceError(MISSING, str(p)) from None
+    except PermissionError:
+        raise SourceError(PERMISSION, str(p)) from None
+    except (OSError, ValueError) as exc:     # ENAMETOOLONG, ELOOP, embedded NUL ...
+        raise SourceError(MISSING, _short(exc)) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise SourceError(NOT_A_WORKBOOK, "it is a folder")
+    if not stat.S_ISREG(st.st_mode):
+        raise SourceError(NOT_A_WORKBOOK, "it is not a regular file")
+    ext = p.suffix.lower()
+    kind = KINDS.get(ext)
+    if kind is None:
+        raise SourceError(UNSUPPORTED, f"{ext} file" if ext else "no file extension")
+    if st.st_size == 0:
+        raise SourceError(TRUNCATED, "the file is empty (0 bytes)")
+    try:
+        fh = open(p, "rb")
+    except PermissionError:
+        raise SourceError(PERMISSION, str(p)) from None
+    with fh:
+        head = fh.read(512)
+        if p.name.startswith("~$") and not head.startswith((_ZIP_MAGIC, _OLE_MAGIC)):
+            raise SourceError(NOT_A_WORKBOOK, "it is Excel's lock file for an open workbook, not the workbook")
+        if kind in ("xlsx", "xlsm"):
+            return _inspect_ooxml(p, fh, kind, head, st.st_size, limits)
+        if kind == "xls":
+            return _inspect_xls(p, fh, head, st.st_size)
+        return _inspect_zip_other(p, fh, kind, head, st.st_size, limits)
+
+
+def _sniff(head: bytes) -> str:
+    """A short description of what the file seems to be, for NOT_A_WORKBOOK details."""
+    if head.startswith(_ZIP_MAGIC) or head.startswith(b"PK\x05\x06"):
+        return "it is a zip file"
+    if head.startswith(_OLE_MAGIC):
+        return "it is an old-style Office (OLE2) file"
+    if head.startswith(b"%PDF"):
+        return "it is a PDF"
+    text = head.lstrip(b"\xef\xbb\xbf\xff\xfe \t\r\n").lower()
+    if text.startswith(b"<"):
+        if b"<html" in head.lower() or b"<!doctype html" in head.lower() or b"<table" in head.lower():
+            return "it is a web page (HTML) with a workbook extension"
+        return "it is an XML or HTML text file with a workbook extension"
+    try:
+        sample = head.decode("utf-8")
+    except UnicodeDecodeError:
+        sample = ""
+    if sample and all(ch.isprintable() or ch in "\r\n\t" for ch in sample):
+        return "it is a plain text file (CSV?) with a workbook extension"
+    return "its content is not a workbook"
+
+
+# --------------------------------------------------------------------------- zip plumbing
+
+class _Budget:
+    """Counts bytes actually inflated across the package against the total cap."""
+
+    def __init__(self, limits: Limits):
+        self.limit = limits.max_total_bytes
+        self.used = 0
+
+    def add(self, n: int, member: str) -> None:
+        self.used += n
+        if self.used > self.limit:
+            raise SourceError(ZIP_BOMB, f"{member} unpacks past the {_size(self.limit)} total limit")
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if n < 1024 or unit == "TB":
+            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}".replace(".0 ", " ")
+        n /= 1024
+    return str(n)  # pragma: no cover
+
+
+def _eocd_entry_count(fh: BinaryIO, size: int) -> int | None:
+    """Entry count from the end-of-central-directory record, read before zipfile builds its index."""
+    span = min(size, 65535 + 22)
+    fh.seek(size - span)
+    tail = fh.read(span)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or at + 22 > len(tail):
+        return None
+    count = struct.unpack_from("<H", tail, at + 10)[0]
+    if count != 0xFFFF:
+        return count
+    loc = at - 20                            # zip64 end-of-central-directory locator
+    if loc < 0 or tail[loc:loc + 4] != b"PK\x06\x07":
+        return None
+    (offset,) = struct.unpack_from("<Q", tail, loc + 8)
+    if offset + 56 > size:
+        return None
+    fh.seek(offset)
+    rec = fh.read(56)
+    if rec[:4] != b"PK\x06\x06":
+        return None
+    return struct.unpack_from("<Q", rec, 32)[0]
+
+
+def _open_zip(fh: BinaryIO, head: bytes, size: int, limits: Limits) -> zipfile.ZipFile:
+    if not head.startswith(_ZIP_MAGIC):
+        if head.startswith(b"PK\x05\x06"):
+            raise SourceError(NOT_A_WORKBOOK, "it is an empty zip archive")
+        raise SourceError(NOT_A_WORKBOOK, _sniff(head))
+    count = _eocd_entry_count(fh, size)
+    if count is not None and count > limits.max_members:
+        raise SourceError(TOO_LARGE, f"{count} parts inside, the limit is {limits.max_members}")
+    fh.seek(0)
+    try:
+        zf = zipfile.ZipFile(fh)
+    except PermissionError:
+        raise
+    except (zipfile.BadZipFile, EOFError, struct.error, ValueError, NotImplementedError, OSError) as exc:
+        # ValueError covers undecodable part names, NotImplementedError "zip file version 25.5"
+        raise SourceError(TRUNCATED, f"the zip structure is broken: {_short(exc)}") from None
+    _check_zip_limits(zf, limits)
+    return zf
+
+
+def _check_zip_limits(zf: zipfile.ZipFile, limits: Limits) -> None:
+    infos = zf.infolist()
+    if len(infos) > limits.max_members:
+        raise SourceError(TOO_LARGE, f"{len(infos)} parts inside, the limit is {limits.max_members}")
+    names = [i.filename for i in infos]
+    if len(set(names)) != len(names):
+        raise SourceError(NOT_A_WORKBOOK, "the zip holds two parts with the same name")
+    total = 0
+    for info in infos:
+        if info.flag_bits & 0x1:
+            raise SourceError(ENCRYPTED, "the zip parts are encrypted")
+        declared = info.file_size
+        if declared > _RATIO_FLOOR and declared > limits.max_ratio * max(info.compress_size, 1):
+            ratio = declared // max(info.compress_size, 1)
+            raise SourceError(ZIP_BOMB, f"{info.filename} claims a {ratio}:1 compression ratio, "
+                                        f"the limit is {limits.max_ratio}:1")
+        total += declared
+    if total > limits.max_total_bytes:
+        raise SourceError(TOO_LARGE, f"{_size(total)} uncompressed, the limit is {_size(limits.max_total_bytes)}")
+
+
+def _inflates_beyond(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    """After a CRC failure: does the member really inflate past its declared size (a size lie)?"""
+    probe = copy.copy(info)
+    probe.file_size = info.file_size + _CHUNK     # let zipfile read past the declared end
+    got = 0
+    try:
+        with zf.open(probe) as fh:
+            while True:
+                chunk = fh.read(_CHUNK)
+                if not chunk:
+                    return False
+                got += len(chunk)
+                if got > info.file_size:
+                    return True
+    except Exception:  # noqa: BLE001 - only a diagnosis; the caller reports damage
+        return got > info.file_size
+
+
+def _iter_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budget) -> Iterator[bytes]:
+    """Inflate one member in 1 MiB chunks, counting against the budget and the declared size."""
+    got = 0
+    try:
+        with zf.open(info) as fh:
+            while True:
+                chunk = fh.read(_CHUNK)
+                if not chunk:
+                    break
+                got += len(chunk)
+                if got > info.file_size:      # zipfile truncates, but don't rely on it
+                    raise SourceError(ZIP_BOMB, f"{info.filename} unpacks past its declared size")
+                budget.add(len(chunk), info.filename)
+                yield chunk
+    except zipfile.BadZipFile as exc:
+        if "CRC" in str(exc) and _inflates_beyond(zf, info):
+            raise SourceError(ZIP_BOMB, f"{info.filename} unpacks past its declared "
+                                        f"size of {_size(info.file_size)}") from None
+        raise SourceError(TRUNCATED, f"{info.filename}: {_short(exc)}") from None
+    except PermissionError:
+        raise
+    except (zlib.error, EOFError, ValueError, OSError) as exc:   # bad header offsets, undecodable names
+        raise SourceError(TRUNCATED, f"{info.filename}: {_short(exc)}") from None
+    except NotImplementedError as exc:
+        raise SourceError(NOT_A_WORKBOOK, f"{info.filename}: {_short(exc)}") from None
+    except RuntimeError as exc:          # zipfile: "File ... is encrypted, password required"
+        raise SourceError(ENCRYPTED, f"{info.filename}: {_short(exc)}") from None
+
+
+def _to_utf8(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """Pass UTF-8 through untouched; transcode a UTF-16 part (BOM-marked) on the fly."""
+    first = True
+    decoder = None
+    for chunk in chunks:
+        if first:
+            first = False
+            if chunk.startswith((b"\xff\xfe", b"\xfe\xff")):
+                decoder = codecs.getincrementaldecoder("utf-16")(errors="replace")
+        yield decoder.decode(chunk).encode("utf-8") if decoder else chunk
+    if decoder:
+        tail = decoder.decode(b"", final=True)
+        if tail:
+            yield tail.encode("utf-8")
+
+
+_PROLOG_SKIP = re.compile(rb"[ \t\r\n]*")
+
+
+def _check_prolog(head: bytes, member: str, complete: bool) -> None:
+    """Reject a DOCTYPE/ENTITY declaration: anywhere in the first 4 KB, and anywhere before the root element.
+
+    `head` is UTF-8 (see `_to_utf8`); it is the whole part when `complete`, else more than
+    `_MAX_PROLOG` bytes of it (see `_PrologGuard`).
+    """
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    first = head[:4096]
+    if b"<!DOCTYPE" in first or b"<!ENTITY" in first:
+        raise SourceError(HOSTILE_XML, f"in {member}")
+    pos, n = 0, len(head)
+    while True:
+        pos = _PROLOG_SKIP.match(head, pos).end()
+        if pos >= n:
+            return                                  # no root element at all: broken, not hostile
+        if head.startswith(b"<?", pos):
+            end = head.find(b"?>", pos + 2)
+            if end < 0:
+                break
+            pos = end + 2
+        elif head.startswith(b"<!--", pos):
+            end = head.find(b"-->", pos + 4)
+            if end < 0:
+                break
+            pos = end + 3
+        elif head.startswith(b"<!", pos):
+            raise SourceError(HOSTILE_XML, f"in {member}")
+        else:
+            return                                  # the root element (or not XML at all)
+        if pos > _MAX_PROLOG:
+            break
+    if complete and pos <= _MAX_PROLOG:
+        return                                      # an unterminated comment or PI: broken, not hostile
+    raise SourceError(HOSTILE_XML, f"in {member}: more than {_MAX_PROLOG // 1024} KB before its first element")
+
+
+class _PrologGuard:
+    """Collects the head of an XML part (whatever the chunk size) and runs `_check_prolog` once."""
+
+    def __init__(self, member: str):
+        self.member = member
+        self.head = b""
+        self.done = False
+
+    def feed(self, chunk: bytes) -> None:
+        if not self.done:
+            self.head += chunk
+            if len(self.head) > _MAX_PROLOG + 4096:
+                self.done = True
+                _check_prolog(self.head, self.member, complete=False)
+                self.head = b""
+
+    def close(self) -> None:
+        if not self.done:
+            self.done = True
+            _check_prolog(self.head, self.member, complete=True)
+            self.head = b""
+
+
+def _drain_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budget) -> None:
+    """Inflate a member fully (size verification); check the prolog of XML parts."""
+    chunks = _iter_member(zf, info, budget)
+    if not info.filename.lower().endswith(_XMLISH):
+        for _ in chunks:
+            pass
+        return
+    guard = _PrologGuard(info.filename)
+    for chunk in _to_utf8(chunks):
+        guard.feed(chunk)
+    guard.close()
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budget, limit: int) -> bytes:
+    if info.file_size > limit:
+        raise SourceError(TOO_LARGE, f"{info.filename} is {_size(info.file_size)}")
+    return b"".join(_iter_member(zf, info, budget))
+
+
+def _parse_xml(data: bytes, member: str):
+    """Parse a small part with defusedxml (expat reads a BOM-marked UTF-16 part itself)."""
+    _check_prolog(b"".join(_to_utf8(iter([data]))), member, complete=True)
+    try:
+        return SafeET.fromstring(data, forbid_dtd=True)
+    except defusedxml.DefusedXmlException as exc:
+        raise SourceError(HOSTILE_XML, f"in {member}") from None
+    except (ParseError, ValueError, UnicodeError) as exc:
+        raise SourceError(NOT_A_WORKBOOK, f"{member} is not valid XML: {_short(exc)}") from None
+
+
+def _local(tag) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _attr(el, local_name: str) -> str | None:
+    """Attribute by local name, whatever its namespace (r:id in transitional and strict OOXML)."""
+    value = el.get(local_name)
+    if value is not None:
+        return value
+    for key, value in el.attrib.items():
+        if key.endswith("}" + local_name):
+            return value
+    return None
+
+
+# --------------------------------------------------------------------------- xlsx / xlsm
+
+def _inspect_ooxml(p: Path, fh: BinaryIO, kind: str, head: bytes, size: int, limits: Limits) -> PackageInfo:
+    if head.startswith(_OLE_MAGIC):
+        _raise_for_ole_in_zip_format(fh, size, kind)
+    zf = _open_zip(fh, head, size, limits)
+    budget = _Budget(limits)
+    members = {i.filename: i for i in zf.infolist()}
+    wb_info = members.get("xl/workbook.xml")
+    if wb_info is None:
+        raise SourceError(NOT_A_WORKBOOK, _zip_identity(members, "xl/workbook.xml is missing"))
+    done: set[str] = set()
+
+    ct = members.get("[Content_Types].xml")
+    if ct is not None:
+        _parse_xml(_read_member(zf, ct, budget, _MAX_PARSED_PART), ct.filename)
+        done.add(ct.filename)
+    workbook = _parse_xml(_read_member(zf, wb_info, budget, _MAX_PARSED_PART), wb_info.filename)
+    done.add(wb_info.filename)
+    rels_info = members.get("xl/_rels/workbook.xml.rels")
+    if rels_info is None:
+        raise SourceError(NOT_A_WORKBOOK, "xl/_rels/workbook.xml.rels is missing")
+    rels = _parse_xml(_read_member(zf, rels_info, budget, _MAX_PARSED_PART), rels_info.filename)
+    done.add(rels_info.filename)
+
+    date1904 = False
+    sheet_rids: list[tuple[str, str | None]] = []
+    for el in workbook:
+        tag = _local(el.tag)
+        if tag == "workbookPr":
+            date1904 = (el.get("date1904") or "").strip().lower() in ("1", "true")
+        elif tag == "sheets":
+            for sheet in el:
+                name = sheet.get("name")
+                if _local(sheet.tag) == "sheet" and name is not None:
+                    sheet_rids.append((name, _attr(sheet, "id")))
+    targets: dict[str, str] = {}
+    for el in rels.iter():
+        if _local(el.tag) != "Relationship" or (el.get("TargetMode") or "").lower() == "external":
+            continue
+        rid, target = el.get("Id"), el.get("Target")
+        if rid and target:
+            targets[rid] = target
+
+    sheet_parts: dict[str, str] = {}
+    for name, rid in sheet_rids:
+        target = targets.get(rid or "")
+        member = _resolve_target(target, members) if target else None
+        if member is None:
+            raise SourceError(TRUNCATED, f"the part for sheet '{name}' is missing")
+        sheet_parts[name] = member
+    by_part: dict[str, list[str]] = {}
+    for name, member in sheet_parts.items():
+        by_part.setdefault(member, []).append(name)
+
+    errors: dict[str, dict[tuple[int, int], str]] = {}
+    uncalculated: dict[str, set[tuple[int, int]]] = {}
+    for info in zf.infolist():                     # archive order: sequential reads
+        if info.filename in done or info.filename.endswith("/"):
+            continue
+        names = by_part.get(info.filename)
+        if names is None:
+            _drain_member(zf, info, budget)
+            continue
+        found_err, found_unc = _scan_sheet(zf, info, budget)
+        for name in names:
+            if found_err:
+                errors[name] = dict(found_err)
+            if found_unc:
+                uncalculated[name] = set(found_unc)
+    return PackageInfo(p, kind, date1904, sheet_parts, errors, uncalculated)
+
+
+def _resolve_target(target: str, members: dict[str, zipfile.ZipInfo]) -> str | None:
+    target = target.replace("\\", "/").strip()
+    path = target.lstrip("/") if target.startswith("/") else posixpath.join("xl", target)
+    candidates = [posixpath.normpath(path)]
+    decoded = unquote(candidates[0])
+    if decoded != candidates[0]:
+        candidates.append(decoded)
+    for candidate in candidates:
+        if candidate in members:
+            return candidate
+    lowered = {name.lower(): name for name in members}
+    for candidate in candidates:
+        if candidate.lower() in lowered:
+            return lowered[candidate.lower()]
+    return None
+
+
+def _zip_identity(members: dict[str, zipfile.ZipInfo], fallback: str) -> str:
+    if "word/document.xml" in members:
+        return "it is a Word document"
+    if "ppt/presentation.xml" in members:
+        return "it is a PowerPoint presentation"
+    if "xl/workbook.xml" in members:
+        return "it is an .xlsx workbook with the wrong extension; rename it to .xlsx"
+    if "xl/workbook.bin" in members:
+        return "it is an .xlsb workbook with the wrong extension; rename it to .xlsb"
+    if "content.xml" in members and "mimetype" in members:
+        return "it is an OpenDocument file with the wrong extension"
+    return fallback
+
+
+# --------------------------------------------------------------------------- the sheet scanner
+
+_SHEETDATA = re.compile(rb"<([A-Za-z_][\w.\-]*:)?sheetData(?=[\s/>])")
+_ATTR_R = re.compile(rb"""\sr\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_ATTR_T = re.compile(rb"""\st\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_DIGITS = b"0123456789"
+_WS = rb"[ \t\r\n]*"
+_MAX_ROW, _MAX_COL = 1 << 20, 1 << 14
+_ENTITIES = ((b"&lt;", b"<"), (b"&gt;", b">"), (b"&quot;", b'"'), (b"&apos;", b"'"), (b"&amp;", b"&"))
+
+
+def _ref_to_rc(ref: bytes | None) -> tuple[int, int] | None:
+    """b"AB12" -> (11, 27); None for a missing or invalid reference."""
+    if not ref:
+        return None
+    ref = ref.strip()
+    letters = ref.rstrip(_DIGITS)
+    digits = ref[len(letters):]
+    if not (1 <= len(letters) <= 3 and letters.isalpha() and 1 <= len(digits) <= 7):
+        return None
+    col = _col_index(letters.upper())
+    row = int(digits)
+    if not (1 <= row <= _MAX_ROW and col < _MAX_COL):
+        return None
+    return row - 1, col
+
+
+@functools.lru_cache(maxsize=4096)
+def _col_index(letters: bytes) -> int:
+    col = 0
+    for ch in letters:
+        col = col * 26 + ch - 64
+    return col - 1
+
+
+def _attr_value(pattern: re.Pattern, tag: bytes) -> bytes | None:
+    m = pattern.search(tag)
+    if m is None:
+        return None
+    return m.group(1) if m.group(1) is not None else m.group(2)
+
+
+def _text(raw: bytes) -> str:
+    for ent, ch in _ENTITIES:
+        if ent in raw:
+            raw = raw.replace(ent, ch)
+    return raw.decode("utf-8", "replace").strip()
+
+
+class _Patterns:
+    """Byte patterns for one element prefix (b"" for the default namespace, b"x:" for <x:c>)."""
+
+    _cache: dict[bytes, "_Patterns"] = {}
+
+    def __new__(cls, prefix: bytes):
+        cached = cls._cache.get(prefix)
+        if cached is None:
+            cached = super().__new__(cls)
+            cached._build(prefix)
+            cls._cache[prefix] = cached
+        return cached
+
+    def _build(self, prefix: bytes) -> None:
+        p = re.escape(prefix)
+        self.cell_open = b"<" + prefix + b"c"
+        self.cell_close = b"</" + prefix + b"c>"
+        self.f_lead = b"<" + prefix                  # what must precede the "f" of an uncalc match
+        self.v_name = prefix + b"v"
+        self.v_open = b"<" + prefix + b"v>"
+        self.sheetdata_close = b"</" + prefix + b"sheetData>"
+        # f-element (with content or self-closing), then optionally an EMPTY v-element, then the end
+        # of the cell.  The pattern starts at the "f" rather than the "<": re scans for a literal
+        # first character, and "f" is rare in sheet XML while "<" is everywhere (2x faster).
+        self.uncalc = re.compile(
+            rb"f\b[^>]*(?:/>|>[^<]*</" + p + rb"f>)" + _WS
+            + rb"(?P<v><" + p + rb"v\b[^>]*/>|<" + p + rb"v\b[^>]*>" + _WS + rb"</" + p + rb"v>)?"
+            + _WS + rb"</" + p + rb"c>")
+
+
+_CELL_DELIMS = frozenset(b" \t\r\n>/")
+
+
+class _SheetScanner:
+    """Finds error cells and uncalculated formula cells in a worksheet part fed in chunks.
+
+    Work is done on `buf[:cut]` where `cut` is the start of the last cell in the buffer; that
+    (possibly incomplete) cell is carried over to the next chunk, so no cell is ever split.
+    Per chunk the common case (no errors, no formulas) costs one memchr for "#" (every error
+    value starts with "#"), one regex scan for a rare literal "f", and one short rfind.
+    Each hit is then checked against the real cell start tag (r, t attributes).
+    """
+
+    def __init__(self) -> None:
+        self.carry = b""
+        self.state = 0                   # 0 before <sheetData>, 1 inside, 2 done
+        self.pat: _Patterns | None = None
+        self.errors: dict[tuple[int, int], str] = {}
+        self.uncalculated: set[tuple[int, int]] = set()
+        self.needs_positional = False    # a hit without an r="A1" reference
+
+    def feed(self, chunk: bytes) -> None:
+        if self.state == 2:
+            return
+        buf = self.carry + chunk if self.carry else chunk
+        self.carry = b""
+        if self.state == 0:
+            m = _SHEETDATA.search(buf)
+            if m is None:
+                self.carry = buf[-256:]
+                return
+            self.pat = _Patterns(m.group(1) or b"")
+            gt = buf.find(b">", m.end())
+            if gt < 0:
+                self.carry = buf[m.start():]
+                return
+            if buf[gt - 1:gt] == b"/":          # <sheetData/>
+                self.state = 2
+                return
+            self.state = 1
+            buf = buf[gt + 1:]
+        cut = self._last_cell_start(buf)
+        # </sheetData> follows the last cell, so it can only be in the carried tail
+        end = buf.find(self.pat.sheetdata_close, max(cut, 0))
+        if end >= 0:
+            self._process(buf, 0, end)
+            self.state = 2
+            return
+        if cut <= 0:
+            if len(buf) > _MAX_CELL_CARRY:      # one giant "cell": hostile or broken, don't hoard it
+                self._process(buf, 0, len(buf))
+            else:
+                self.carry = buf
+            return
+        self._process(buf, 0, cut)
+        self.carry = buf[cut:]
+
+    def close(self) -> None:
+        if self.state == 1 and self.carry:
+            self._process(self.carry, 0, len(self.carry))
+        self.carry = b""
+        self.state = 2
+
+    def _last_cell_start(self, buf: bytes, lo: int = 0, hi: int | None = None) -> int:
+        needle = self.pat.cell_open
+        hi = len(buf) if hi is None else hi
+        k = len(needle)
+        while True:
+            i = buf.rfind(needle, lo, hi)
+            if i < 0:
+                return -1
+            if i + k < len(buf) and buf[i + k] in _CELL_DELIMS:
+                return i
+            hi = i + k - 1
+
+    def _process(self, buf: bytes, lo: int, hi: int) -> None:
+        i = buf.find(b"#", lo, hi)
+        while i >= 0:
+            if buf[i - 1] == 0x3E:                  # ">#": maybe <v>#DIV/0!</v>
+                self._error_hit(buf, i, lo, hi)
+            i = buf.find(b"#", i + 1, hi)
+        lead = self.pat.f_lead
+        k = len(lead)
+        for m in self.pat.uncalc.finditer(buf, lo, hi):
+            f_start = m.start() - k
+            if f_start >= lo and buf.startswith(lead, f_start):
+                self._uncalc_hit(buf, m, f_start, lo)
+
+    def _cell_tag(self, buf: bytes, child: int, lo: int, window: int) -> tuple[bytes, int] | None:
+        """Start tag (and its end offset) of the cell whose content holds the child starting at `child`."""
+        s = self._last_cell_start(buf, max(lo, child - window), child)
+        if s < 0:
+            return None
+        gt = buf.find(b">", s, child)
+        if gt < 0 or buf[gt - 1] == 0x2F:           # a self-closing <c/> is not our parent
+            return None
+        if buf.find(self.pat.cell_close, gt, child) >= 0:
+            return None
+        return buf[s:gt + 1], gt + 1
+
+    def _position(self, tag: bytes) -> tuple[int, int] | None:
+        ref = _attr_value(_ATTR_R, tag)
+        if ref is None:
+            self.needs_positional = True
+            return None
+        return _ref_to_rc(ref)
+
+    def _error_hit(self, buf: bytes, i: int, lo: int, hi: int) -> None:
+        if not buf.startswith(self.pat.v_open, i - len(self.pat.v_open)):
+            lt = buf.rfind(b"<", max(lo, i - 1024), i)  # <v ...attributes...>#
+            if lt < 0:
+                return
+            tag = buf[lt + 1:i - 1]
+            name = self.pat.v_name
+            if not (tag.startswith(name) and tag[len(name):len(name) + 1] in (b" ", b"\t", b"\r", b"\n")):
+                return                                  # the "#" is not the start of a <v> value
+        else:
+            lt = i - len(self.pat.v_open)
+        found = self._cell_tag(buf, lt, lo, 65536)      # a formula may sit between <c> and <v>
+        if found is None or (_attr_value(_ATTR_T, found[0]) or b"").strip() != b"e":
+            return
+        pos = self._position(found[0])
+        if pos is None:
+            return
+        end = buf.find(b"<", i, hi)
+        code = _text(buf[i:end if end >= 0 else hi])
+        if code:
+            self.errors[pos] = code
+
+    def _uncalc_hit(self, buf: bytes, m: re.Match, f_start: int, lo: int) -> None:
+        found = self._cell_tag(buf, f_start, lo, 4096)
+        if found is None:
+            return
+        tag, tag_end = found
+        if tag_end != f_start and buf[tag_end:f_start].strip():
+            return                                      # the <f> is not the first child of the cell
+        if m.group("v") is not None and (_attr_value(_ATTR_T, tag) or b"").strip() == b"str":
+            return                                      # a calculated empty-string result
+        pos = self._position(tag)
+        if pos is not None:
+            self.uncalculated.add(pos)
+
+
+def _scan_sheet(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budget):
+    scanner = _SheetScanner()
+    guard = _PrologGuard(info.filename)
+    for chunk in _to_utf8(_iter_member(zf, info, budget)):
+        guard.feed(chunk)
+        scanner.feed(chunk)
+    guard.close()
+    scanner.close()
+    if scanner.needs_positional:
+        found = _positional_scan(zf, info)
+        if found is not None:
+            return found
+    return scanner.errors, scanner.uncalculated
+
+
+class _ChunkReader:
+    """A minimal binary file object over an iterator of chunks (for iterparse)."""
+
+    def __init__(self, chunks: Iterator[bytes]):
+        self._chunks = chunks
+        self._buf = b""
+        self._pos = 0
+
+    def read(self, n: int = -1) -> bytes:
+        if self._pos >= len(self._buf):
+            self._buf, self._pos = next(self._chunks, b""), 0
+        if n < 0:
+            out = self._buf[self._pos:] + b"".join(self._chunks)
+            self._buf, self._pos = b"", 0
+            return out
+        out = self._buf[self._pos:self._pos + n]
+        self._pos += len(out)
+        return out
+
+
+def _positional_scan(zf: zipfile.ZipFile, info: zipfile.ZipInfo):
+    """Slow path for sheets whose cells lack r="A1": walk every row and cell like calamine does.
+
+    A row without r is the previous row + 1; a cell without r is the previous cell + 1 (first: column A).
+    Returns None when the part is not well-formed XML (calamine may still read it; the caller then
+    keeps the fast scan's findings, which skip cells without a reference).
+    """
+    errors: dict[tuple[int, int], str] = {}
+    uncalculated: set[tuple[int, int]] = set()
+    budget = _Budget(Limits(max_total_bytes=info.file_size))   # sizes were already verified
+    row, col = -1, -1
+    sheet_data = None
+    source = _ChunkReader(_iter_member(zf, info, budget))
+    try:
+        for event, el in SafeET.iterparse(source, events=("start", "end"), forbid_dtd=True):
+            tag = _local(el.tag)
+            if event == "start":
+                if tag == "sheetData":
+                    sheet_data = el
+                elif tag == "row":
+                    r = el.get("r")
+                    row = int(r) - 1 if r and r.strip().isdigit() else row + 1
+                    col = -1
+                elif tag == "c":
+                    pos = _ref_to_rc(el.get("r", "").encode("ascii", "replace")) if el.get("r") else None
+                    if pos is None:
+                        col += 1
+                    else:
+                        row, col = pos
+                continue
+            if tag == "c":
+                kids = {_local(k.tag): k for k in el}
+                t = (el.get("t") or "").strip()
+                v = kids.get("v")
+                value = (v.text or "").strip() if v is not None else ""
+                if t == "e" and value:
+                    errors[(row, col)] = value
+                elif "f" in kids and not value and not (t == "str" and v is not None):
+                    uncalculated.add((row, col))
+                el.clear()
+            elif tag == "row" and sheet_data is not None:
+                sheet_data.clear()
+    except ParseError:
+        return None
+    return errors, uncalculated
+
+
+# --------------------------------------------------------------------------- xlsb / ods
+
+def _inspect_zip_other(p: Path, fh: BinaryIO, kind: str, head: bytes, size: int, limits: Limits) -> PackageInfo:
+    if head.startswith(_OLE_MAGIC):
+        _raise_for_ole_in_zip_format(fh, size, kind)
+    zf = _open_zip(fh, head, size, limits)
+    budget = _Budget(limits)
+    members = {i.filename: i for i in zf.infolist()}
+    date1904 = False
+    done: set[str] = set()
+    if kind == "xlsb":
+        wb = members.get("xl/workbook.bin")
+        if wb is None:
+            raise SourceError(NOT_A_WORKBOOK, _zip_identity(members, "xl/workbook.bin is missing"))
+        data = _read_member(zf, wb, budget, _MAX_PARSED_PART)
+        date1904 = _xlsb_date1904(data)
+        done.add(wb.filename)
+    else:
+        mime_info = members.get("mimetype")
+        if mime_info is not None:
+            mime = _read_member(zf, mime_info, budget, 4096).strip()
+            done.add(mime_info.filename)
+            if not mime.startswith(b"application/vnd.oasis.opendocument.spreadsheet"):
+                raise SourceError(NOT_A_WORKBOOK, f"it is a {_short_mime(mime)} document, not a spreadsheet")
+        if "content.xml" not in members:
+            raise SourceError(NOT_A_WORKBOOK, _zip_identity(members, "content.xml is missing"))
+        manifest = members.get("META-INF/manifest.xml")
+        if manifest is not None:
+            data = _read_member(zf, manifest, budget, _MAX_PARSED_PART)
+            _check_prolog(b"".join(_to_utf8(iter([data]))), manifest.filename, complete=True)
+            done.add(manifest.filename)
+            if b"encryption-data" in data:
+                raise SourceError(ENCRYPTED, "the OpenDocument content is encrypted")
+    for info in zf.infolist():
+        if info.filename not in done and not info.filename.endswith("/"):
+            _drain_member(zf, info, budget)
+    return PackageInfo(p, kind, date1904, {}, {}, {})
+
+
+def _short_mime(mime: bytes) -> str:
+    text = mime.decode("ascii", "replace").rsplit(".", 1)[-1]
+    return _one_line(text, 40) or "non-spreadsheet"
+
+
+def _xlsb_varint(data: bytes, pos: int, max_bytes: int) -> tuple[int, int]:
+    value = shift = 0
+    for _ in range(max_bytes):
+        if pos >= len(data):
+            raise ValueError("short record")
+        b = data[pos]
+        pos += 1
+        value |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            break
+    return value, pos
+
+
+def _xlsb_date1904(data: bytes) -> bool:
+    """BrtWbProp (record 0x99) flags bit 0 is f1904; it precedes the sheet list in workbook.bin."""
+    pos = 0
+    try:
+        for _ in range(10000):
+            if pos >= len(data):
+                break
+            rtype, pos = _xlsb_varint(data, pos, 2)
+            rsize, pos = _xlsb_varint(data, pos, 4)
+            if rtype == 0x99 and rsize >= 4:
+                return bool(struct.unpack_from("<I", data, pos)[0] & 1)
+            if rtype == 0x8F:             # BrtBeginBundleShs: past the workbook properties
+                break
+            pos += rsize
+    except (ValueError, struct.error):
+        pass
+    return False
+
+
+# --------------------------------------------------------------------------- OLE2 (.xls, encrypted OOXML)
+
+class _CfbError(Exception):
+    pass
+
+
+class _CfbTruncated(_CfbError):
+    pass
+
+
+_ENDOFCHAIN, _FREESECT = 0xFFFFFFFE, 0xFFFFFFFF
+_MAXREGSECT = 0xFFFFFFFA
+
+
+class _Cfb:
+    """Just enough of [MS-CFB] to list directory names and read the start of one stream."""
+
+    def __init__(self, fh: BinaryIO, size: int):
+        self.fh, self.size = fh, size
+        fh.seek(0)
+        hdr = fh.read(512)
+        if len(hdr) < 512 or not hdr.startswith(_OLE_MAGIC):
+            raise _CfbTruncated("short header")
+        shift = struct.unpack_from("<H", hdr, 0x1E)[0]
+        if shift not in (9, 12):
+            raise _CfbError("bad sector size")
+        self.ss = 1 << shift
+        self.version3 = shift == 9
+        self.mini_ss = 1 << struct.unpack_from("<H", hdr, 0x20)[0]
+        (n_fat, first_dir, _, self.cutoff, first_minifat, n_minifat,
+         first_difat, n_difat) = struct.unpack_from("<IIIIIIII", hdr, 0x2C)
+        self.nsect = max(0, -(-(size - self.ss) // self.ss))
+        if n_fat > self.nsect + 1 or n_difat > self.nsect + 1:
+            raise _CfbTruncated("FAT larger than the file")
+        difat = list(struct.unpack_from("<109I", hdr, 0x4C))
+        s, hops = first_difat, 0
+        per = self.ss // 4
+        while s <= _MAXREGSECT and len(difat) < n_fat + 109 and hops <= n_difat:
+            vals = struct.unpack(f"<{per}I", self._sector(s))
+            difat.extend(vals[:-1])
+            s, hops = vals[-1], hops + 1
+        fat_bytes = b"".join(self._sector(x) for x in difat[:n_fat] if x <= _MAXREGSECT)
+        self.fat = struct.unpack(f"<{len(fat_bytes) // 4}I", fat_bytes)
+        dir_bytes = b"".join(self._sector(x) for x in self._chain(first_dir, self.fat))
+        self.entries = []
+        for off in range(0, len(dir_bytes) - 127, 128):
+            e = dir_bytes[off:off + 128]
+            nlen = struct.unpack_from("<H", e, 64)[0]
+            name = e[:max(0, min(nlen, 64) - 2)].decode("utf-16-le", "replace")
+            etype = e[66]
+            start = struct.unpack_from("<I", e, 116)[0]
+            esize = struct.unpack_from("<Q", e, 120)[0]
+            if self.version3:
+                esize &= 0xFFFFFFFF
+            self.entries.append((name, etype, start, esize))
+        self.first_minifat, self.n_minifat = first_minifat, n_minifat
+
+    def _sector(self, s: int) -> bytes:
+        if s >= self.nsect:
+            raise _CfbTruncated(f"sector {s} lies past the end of the file")
+        self.fh.seek((s + 1) * self.ss)
+        data = self.fh.read(self.ss)
+        if len(data) < self.ss:
+            raise _CfbTruncated("short sector")
+        return data
+
+    def _chain(self, start: int, fat, limit: int | None = None) -> Iterator[int]:
+        s, hops = start, 0
+        cap = len(fat) if limit is None else min(limit, len(fat))
+        while s <= _MAXREGSECT:
+            if s >= len(fat) or hops > cap:
+                raise _CfbTruncated("broken sector chain")
+            yield s
+            s, hops = fat[s], hops + 1
+
+    def names(self) -> set[str]:
+        return {name for name, etype, _, _ in self.entries if etype in (1, 2)}
+
+    def read_stream(self, names: tuple[str, ...], max_bytes: int) -> bytes | None:
+        entry = next((e for e in self.entries if e[1] == 2 and e[0] in names), None)
+        if entry is None:
+            return None
+        _, _, start, esize = entry
+        if esize < self.cutoff:                   # lives in the mini stream
+            root = self.entries[0]
+            mini = b"".join(self._sector(x) for x in self._chain(root[2], self.fat))
+            mf_bytes = b"".join(self._sector(x) for x in self._chain(self.first_minifat, self.fat))
+            minifat = struct.unpack(f"<{len(mf_bytes) // 4}I", mf_bytes)
+            out = bytearray()
+            for ms in self._chain(start, minifat):
+                out += mini[ms * self.mini_ss:(ms + 1) * self.mini_ss]
+                if len(out) >= min(esize, max_bytes):
+                    break
+            return bytes(out[:min(esize, max_bytes)])
+        out = bytearray()
+        chain = self._chain(start, self.fat)
+        count = 0
+        for s in chain:                           # walk the whole chain: catches truncated files
+            count += 1
+            if len(out) < min(esize, max_bytes):
+                out += self._sector(s)
+            elif s >= self.nsect:
+                raise _CfbTruncated("stream runs past the end of the file")
+        if count * self.ss < esize:
+            raise _CfbTruncated("stream shorter than declared")
+        return bytes(out[:min(esize, max_bytes)])
+
+
+def _ole_protection(fh: BinaryIO, size: int) -> tuple[str, str]:
+    """Classify an OLE2 file: ("encrypted", detail), ("xls", detail) or ("other", detail)."""
+    try:
+        names = _Cfb(fh, size).names()
+    except (_CfbError, struct.error, IndexError, ValueError):
+        names = None
+    if names is None:
+        fh.seek(0)
+        sample = fh.read(512 << 10)
+        if "EncryptedPackage".encode("utf-16-le") in sample or "EncryptionInfo".encode("utf-16-le") in sample:
+            return "encrypted", ""
+        return "unknown", ""
+    if "EncryptedPackage" in names or "EncryptionInfo" in names:
+        if any("DRMEncrypted" in n for n in names):
+            return "encrypted", "rights-management (sensitivity label) protection"
+        return "encrypted", ""
+    if "Workbook" in names or "Book" in names:
+        return "xls", ""
+    if "WordDocument" in names:
+        return "other", "it is a Word document"
+    if "PowerPoint Document" in names:
+        return "other", "it is a PowerPoint presentation"
+    return "unknown", ""
+
+
+def _raise_for_ole_in_zip_format(fh: BinaryIO, size: int, kind: str) -> None:
+    what, detail = _ole_protection(fh, size)
+    if what == "xls":
+        raise SourceError(NOT_A_WORKBOOK, f"it is an old-format .xls workbook with a .{kind} extension; "
+                                          "rename it to .xls")
+    if what == "other":
+        raise SourceError(NOT_A_WORKBOOK, detail)
+    if what == "unknown" and kind == "ods":
+        raise SourceError(NOT_A_WORKBOOK, "it is an old-style Office (OLE2) file, not an OpenDocument file")
+    # an OLE2 container named .xlsx/.xlsm/.xlsb is how Office stores an encrypted workbook
+    raise SourceError(ENCRYPTED, detail)
+
+
+def _inspect_xls(p: Path, fh: BinaryIO, head: bytes, size: int) -> PackageInfo:
+    if not head.startswith(_OLE_MAGIC):
+        if head.startswith(_ZIP_MAGIC):
+            raise SourceError(NOT_A_WORKBOOK, "it is a zip-based (.xlsx-style) file with an .xls extension; "
+                                              "rename it to .xlsx")
+        raise SourceError(NOT_A_WORKBOOK, _sniff(head))
+    try:
+        cfb = _Cfb(fh, size)
+        names = cfb.names()
+        if "EncryptedPackage" in names or "EncryptionInfo" in names:
+            raise SourceError(ENCRYPTED, "")
+        stream = cfb.read_stream(("Workbook", "Book", "WORKBOOK", "BOOK"), 1 << 20)
+    except _CfbTruncated as exc:
+        raise SourceError(TRUNCATED, str(exc)) from None
+    except (_CfbError, struct.error, IndexError, ValueError) as exc:
+        raise SourceError(NOT_A_WORKBOOK, f"the OLE2 structure is broken: {_short(exc)}") from None
+    if stream is None:
+        if "WordDocument" in names:
+            raise SourceError(NOT_A_WORKBOOK, "it is a Word document")
+        if "PowerPoint Document" in names:
+            raise SourceError(NOT_A_WORKBOOK, "it is a PowerPoint presentation")
+        raise SourceError(NOT_A_WORKBOOK, "the file has no workbook stream")
+    return PackageInfo(p, "xls", _biff_globals(stream), {}, {}, {})
+
+
+def _biff_globals(stream: bytes) -> bool:
+    """Walk the BIFF globals substream: FILEPASS -> ENCRYPTED; DATEMODE -> date1904."""
+    if len(stream) < 4 or struct.unpack_from("<H", stream, 0)[0] not in (0x0809, 0x0409, 0x0209, 0x0009):
+        raise SourceError(NOT_A_WORKBOOK, "the workbook stream does not start with a BIFF BOF record")
+    pos = 0
+    while pos + 4 <= len(stream):
+        rtype, rlen = struct.unpack_from("<HH", stream, pos)
+        if rtype == 0x002F:
+            raise SourceError(ENCRYPTED, "")
+        if rtype == 0x0022 and rlen >= 2 and pos + 6 <= len(stream):
+            return struct.unpack_from("<H", stream, pos + 4)[0] != 0
+        if rtype == 0x000A:                       # EOF of the globals substream
+            break
+        pos += 4 + rlen
+    return False
