@@ -43,7 +43,7 @@ class Records:
 
     @property
     def ok(self) -> pd.DataFrame:
-        return self.df[self.df["_ok"]]
+        return self.df[self.df["valid"]]
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def normalise(raw: RawTable, opts: ReadOptions) -> tuple[Records, list[Finding]]
     row0s = [first + i for i, r in enumerate(sheet.rows[first:]) if _filled(r)]
     n = len(row0s)
     ok = np.ones(n, dtype=bool)
-    data: dict[str, object] = {"_row": np.array(row0s, dtype=np.int64) + 1}
+    data: dict[str, object] = {"sheet_row": np.array(row0s, dtype=np.int64) + 1}
     raws: dict[str, list] = {}
     for col in table.columns:
         fc = raw.columns.get(col.key)
@@ -99,7 +99,7 @@ def normalise(raw: RawTable, opts: ReadOptions) -> tuple[Records, list[Finding]]
                 _blank_out(data, col, i)
             elif code in (V.UNREADABLE, V.OUT_OF_RANGE, "formula_error", "uncalculated"):
                 _blank_out(data, col, i)
-    data["_ok"] = ok
+    data["valid"] = ok
     df = pd.DataFrame(data)
     rec = Records(table, sheet.name, df, frozenset(raw.columns),
                   {k: fc.col0 for k, fc in raw.columns.items()},

@@ -23,7 +23,7 @@ Tables = dict[str, Records]
 
 
 def _mk(rec: Records, code: str, key: str, pos: int, **params) -> Finding:
-    row = int(rec.df["_row"].iat[pos])
+    row = int(rec.df["sheet_row"].iat[pos])
     return Finding(code, rec.table.key, rec.tab, row, rec.headers.get(key, key), rec.cell(key, row),
                    rec.typed(key, pos), params=params)
 
@@ -39,12 +39,12 @@ def duplicate_ids(tables: Tables, as_of: dt.date) -> list[Finding]:
         dup = ids.duplicated(keep="first") & known
         if not dup.any():
             continue
-        first_row = rec.df[known & ~dup].set_index(keys)["_row"]
+        first_row = rec.df[known & ~dup].set_index(keys)["sheet_row"]
         last = keys[-1]
         for pos in np.flatnonzero(dup.to_numpy()):
             key = tuple(ids.iloc[pos]) if len(keys) > 1 else ids.iloc[pos, 0]
             out.append(_mk(rec, "DUPLICATE_ID", last, pos, first_row=int(first_row.loc[key])))
-            rec.df.iat[pos, rec.df.columns.get_loc("_ok")] = False
+            rec.df.iat[pos, rec.df.columns.get_loc("valid")] = False
     return out
 
 
@@ -67,7 +67,7 @@ def unknown_references(tables: Tables, as_of: dt.date) -> list[Finding]:
         bad = cid.notna() & ~cid.isin(known)
         for pos in np.flatnonzero(bad.to_numpy()):
             out.append(_mk(rec, "UNKNOWN_CAMPAIGN", "campaign_id", pos, **names))
-        rec.df.loc[bad, "_ok"] = False
+        rec.df.loc[bad, "valid"] = False
         has_line_ref = any(c.kind == "line_ref" for c in t.columns)
         if not has_line_ref or "line_id" not in rec.present or known_lines is None:
             continue
@@ -77,7 +77,7 @@ def unknown_references(tables: Tables, as_of: dt.date) -> list[Finding]:
         for pos in np.flatnonzero(badl.to_numpy()):
             out.append(_mk(rec, "UNKNOWN_BUDGET_LINE", "line_id", pos,
                            campaign_id=rec.df["campaign_id"].iat[pos], **names))
-        rec.df.loc[badl, "_ok"] = False
+        rec.df.loc[badl, "valid"] = False
     return out
 
 
@@ -88,7 +88,7 @@ def _order(rec: Records | None, start: str, end: str, code: str, exclude: bool) 
     bad = (s.notna() & e.notna() & (e < s)).to_numpy()
     out = [_mk(rec, code, end, pos, start=str(s.iat[pos])[:10]) for pos in np.flatnonzero(bad)]
     if exclude:
-        rec.df.loc[bad, "_ok"] = False
+        rec.df.loc[bad, "valid"] = False
     return out
 
 

@@ -1,0 +1,198 @@
+"""Rules (SPEC §5): each a small function from the context to flags, with a stable code.
+
+`RULES` is the explicit list; adding a rule is adding a function to it and its code to
+`flagcodes.py`. Rules are pure: records and figures in, `Flag` values out. A rule whose
+table or column is missing steps aside (the missing tab/column is already a finding).
+
+Rules that test single records give one flag per campaign and code, with the count, the
+total amount and the IDs involved. A flag is identified by (source, code, campaign,
+budget line or record ID) — never by a row number.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import pandas as pd
+
+from ..flagcodes import CODES, RANK
+from ..stages.compute import Figures
+from ..stages.normalise import Records
+from ..values import format_money
+
+MAX_IDS = 50          # IDs listed on one flag (the count is always complete)
+
+
+@dataclass
+class Flag:
+    code: str
+    campaign_id: str
+    key: str = ""                          # budget line or record ID, part of the identity
+    line_id: str | None = None
+    owner: str | None = None
+    amount: int | None = None              # cents
+    count: int = 1
+    ids: list[str] = field(default_factory=list)
+    evidence: list[tuple[str, int, str]] = field(default_factory=list)   # (tab, row, cell)
+    params: dict = field(default_factory=dict)
+    severity: str = "medium"
+    status: str = "open"                   # open | resolved | unverifiable
+    first_seen: dt.date | None = None
+    response: dict | None = None           # a manager's answer from the responses tab
+
+    @property
+    def identity(self) -> tuple[str, str, str]:
+        return (self.code, self.campaign_id or "", self.key or "")
+
+    @property
+    def flag_id(self) -> str:
+        return flag_id(*self.identity)
+
+    @property
+    def tab(self) -> str:
+        return self.evidence[0][0] if self.evidence else ""
+
+    @property
+    def row(self) -> int | None:
+        return self.evidence[0][1] if self.evidence else None
+
+    @property
+    def cell(self) -> str:
+        return self.evidence[0][2] if self.evidence else ""
+
+    def message(self, lang: str = "en") -> str:
+        c = CODES[self.code]
+        return _fill(c.zh if lang == "zh-CN" else c.en, self, lang)
+
+    def action(self, lang: str = "en") -> str:
+        c = CODES[self.code]
+        return _fill(c.action_zh if lang == "zh-CN" else c.action_en, self, lang)
+
+    def to_dict(self, lang: str = "en") -> dict:
+        return {"flag_id": self.flag_id, "code": self.code, "severity": self.severity,
+                "campaign_id": self.campaign_id, "line_id": self.line_id, "owner": self.owner,
+                "amount": None if self.amount is None else float(Decimal(self.amount) / 100),
+                "count": self.count, "ids": self.ids, "tab": self.tab, "row": self.row, "cell": self.cell,
+                "message": self.message(lang), "action": self.action(lang),
+                "first_seen": self.first_seen.isoformat() if self.first_seen else None,
+                "status": self.status,
+                "response": self.response}
+
+
+def flag_id(code: str, campaign: str, key: str) -> str:
+    digest = hashlib.sha1(f"{code}|{campaign}|{key}".encode()).digest()
+    return "F" + base64.b32encode(digest).decode()[:6]
+
+
+class _Fields(dict):
+    def __missing__(self, key):
+        return "—"
+
+
+def _fill(template: str, flag: Flag, lang: str) -> str:
+    f = _Fields()
+    f["amount"] = money(flag.amount) if flag.amount is not None else "—"
+    f["count"] = flag.count
+    ids = ", ".join(flag.ids[:8]) + (f" … (+{flag.count - 8})" if len(flag.ids) > 8 else "")
+    f["ids"] = ids or "—"
+    for k, v in flag.params.items():
+        f[k] = v[lang if lang in v else "en"] if isinstance(v, dict) else v
+    return template.format_map(f)
+
+
+def money(cents: int | None) -> str:
+    return "—" if cents is None or pd.isna(cents) else format_money(int(cents), "yuan")
+
+
+def pct(x: float | None) -> str:
+    return "—" if x is None or pd.isna(x) else f"{x:.0%}"
+
+
+@dataclass
+class Thresholds:
+    overrun_tolerance_pct: float = 0.0
+    overrun_tolerance_min: float = 0.0
+    nearly_used_at: float = 0.8
+    burn_ahead_index: float = 1.5
+    burn_ahead_min_utilisation: float = 0.2
+    expense_grace_days: int = 7
+    kpi_stale_days: int = 7
+    exec_plan_lead_days: int = 14
+    incident_escalation_hours: int = 24
+    feedback_response_days: int = 3
+    risk_high_score: int = 15
+    summary_due_days: int = 14
+    missed_below: float = 1.0
+
+    @classmethod
+    def from_config(cls, cfg) -> "Thresholds":
+        t = cls(**{k: cfg[f"rules.{k}"] for k in cls.__dataclass_fields__ if f"rules.{k}" in cfg.values})
+        t.missed_below = cfg["kpi.missed_below"]
+        return t
+
+
+@dataclass
+class Context:
+    tables: dict[str, Records]
+    figures: Figures
+    as_of: dt.date
+    thresholds: Thresholds
+    lang: str = "en"
+    plans: dict[str, dict] = field(default_factory=dict)    # campaign -> first approved plan seen (history)
+    aliases: dict[str, str] = field(default_factory=dict)   # normalised name/alias -> person
+
+    def ok(self, key: str) -> pd.DataFrame | None:
+        rec = self.tables.get(key)
+        return None if rec is None else rec.ok
+
+    def has(self, key: str, *columns: str) -> bool:
+        rec = self.tables.get(key)
+        return rec is not None and set(columns) <= rec.present
+
+    def where(self, cid: str, line: str | None = None) -> str:
+        c = self.figures.campaigns
+        name = c.at[cid, "name"] if cid in c.index and isinstance(c.at[cid, "name"], str) else ""
+        text = f"{cid} {name}".strip()
+        return f"{text} / {line}" if line else text
+
+    def owner(self, cid: str) -> str | None:
+        c = self.figures.campaigns
+        v = c.at[cid, "owner"] if cid in c.index else None
+        return v if isinstance(v, str) else None
+
+    def evidence(self, table: str, frame: pd.DataFrame, column: str) -> list[tuple[str, int, str]]:
+        rec = self.tables[table]
+        return [(rec.tab, int(r), rec.cell(column, int(r))) for r in frame["sheet_row"]]
+
+
+def grouped(ctx: Context, code: str, table: str, frame: pd.DataFrame, id_col: str, cell_col: str,
+            amount_col: str | None = None, **params) -> list[Flag]:
+    """One flag per campaign for the offending records in `frame`."""
+    out = []
+    if frame is None or frame.empty:
+        return out
+    for cid, grp in frame.groupby("campaign_id", sort=True):
+        ids = [str(x) for x in grp[id_col]]
+        amount = int(grp[amount_col].sum()) if amount_col else None
+        p = {"where": ctx.where(cid), **{k: (v(grp) if callable(v) else v) for k, v in params.items()}}
+        out.append(Flag(code, cid, "", None, ctx.owner(cid), amount, len(grp), ids[:MAX_IDS],
+                        ctx.evidence(table, grp.head(MAX_IDS), cell_col), p))
+    return out
+
+
+def run_rules(ctx: Context, severities: dict[str, str]) -> list[Flag]:
+    from .budget import RULES as BUDGET
+    from .operations import RULES as OPERATIONS
+    flags: list[Flag] = []
+    for rule in (*BUDGET, *OPERATIONS):
+        for flag in rule(ctx):
+            sev = severities.get(flag.code, CODES[flag.code].severity)
+            if sev == "off":
+                continue
+            flag.severity = sev
+            flags.append(flag)
+    flags.sort(key=lambda f: (-RANK[f.severity], f.campaign_id or "", f.code, f.key))
+    return flags

@@ -1,0 +1,190 @@
+"""Record and execution rules: receipts, dates, duplicates, KPIs, tasks, incidents,
+feedback, risks, summary reports. Whole-column operations; one flag per campaign."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..stages.compute import RUNNING_STATUSES
+from . import Context, Flag, grouped, pct
+
+
+def _today(ctx: Context) -> np.datetime64:
+    return np.datetime64(ctx.as_of, "D")
+
+
+def _known(ctx: Context, df: pd.DataFrame) -> pd.DataFrame:
+    return df[df["campaign_id"].isin(ctx.figures.campaigns.index)]
+
+
+def expense_no_receipt(ctx: Context) -> list[Flag]:
+    exp = ctx.ok("expenses")
+    if exp is None or not ctx.has("expenses", "receipt_no"):
+        return []
+    bad = _known(ctx, exp[(exp["stage"] != "committed") & exp["receipt_no"].isna()])
+    return grouped(ctx, "EXPENSE_NO_RECEIPT", "expenses", bad, "expense_id", "receipt_no", "amount")
+
+
+def expense_receipt_reused(ctx: Context) -> list[Flag]:
+    exp = ctx.ok("expenses")
+    if exp is None or not ctx.has("expenses", "receipt_no"):
+        return []
+    has = exp[exp["receipt_no"].notna()]
+    receipt = has["receipt_no"].str.upper().str.replace(r"\s+", "", regex=True)
+    bad = _known(ctx, has[receipt.duplicated(keep=False)])
+    return grouped(ctx, "EXPENSE_RECEIPT_REUSED", "expenses", bad, "expense_id", "receipt_no", "amount",
+                   receipts=lambda g: ", ".join(sorted(set(g["receipt_no"]))))
+
+
+def expense_outside_window(ctx: Context) -> list[Flag]:
+    exp = ctx.ok("expenses")
+    c = ctx.figures.campaigns
+    if exp is None or exp.empty or c.empty:
+        return []
+    grace = np.timedelta64(ctx.thresholds.expense_grace_days, "D")
+    e = _known(ctx, exp)
+    start = e["campaign_id"].map(c["start_date"])
+    end = e["campaign_id"].map(c["end_date"])
+    bad = e[(e["date"] < start - grace) | (e["date"] > end + grace)]
+    return grouped(ctx, "EXPENSE_OUTSIDE_WINDOW", "expenses", bad, "expense_id", "date", "amount",
+                   start=lambda g: str(c.at[g["campaign_id"].iat[0], "start_date"])[:10],
+                   end=lambda g: str(c.at[g["campaign_id"].iat[0], "end_date"])[:10])
+
+
+def expense_duplicate_suspected(ctx: Context) -> list[Flag]:
+    exp = ctx.ok("expenses")
+    if exp is None or exp.empty or not ctx.has("expenses", "vendor"):
+        return []
+    e = _known(ctx, exp[exp["vendor"].notna()])
+    keys = ["campaign_id", "date", "amount", "vendor"]
+    bad = e[e.duplicated(keys, keep=False)]
+    return grouped(ctx, "EXPENSE_DUPLICATE_SUSPECTED", "expenses", bad, "expense_id", "amount", "amount")
+
+
+def kpi_rules(ctx: Context) -> list[Flag]:
+    """KPI_OFF_TRACK (running, red against expected-to-date), KPI_MISSED (ended, below
+    kpi.missed_below), KPI_NO_RECENT_DATA (running, no actual within kpi_stale_days)."""
+    k = ctx.figures.kpis
+    c = ctx.figures.campaigns
+    if k.empty:
+        return []
+    out = []
+    rec = ctx.tables["kpi_targets"]
+    today = _today(ctx)
+    stale = np.timedelta64(ctx.thresholds.kpi_stale_days, "D")
+    for r in k.itertuples(index=False):
+        camp = c.loc[r.campaign_id]
+        ev = [(rec.tab, int(r.sheet_row), rec.cell("target", int(r.sheet_row)))]
+        p = {"where": ctx.where(r.campaign_id), "kpi": r.label, "target": _num(r.target),
+             "actual": _num(r.actual), "expected": _num(r.expected), "attainment": pct(r.attainment)}
+        owner = ctx.owner(r.campaign_id)
+        if camp["running"] and r.status == "red":
+            out.append(Flag("KPI_OFF_TRACK", r.campaign_id, r.kpi, None, owner, None, 1, [r.kpi], ev, p))
+        if camp["ended"] and r.attainment is not None and not pd.isna(r.attainment) \
+                and r.attainment < ctx.thresholds.missed_below:
+            out.append(Flag("KPI_MISSED", r.campaign_id, r.kpi, None, owner, None, 1, [r.kpi], ev, p))
+        started = np.datetime64(camp["start_date"], "D")
+        if camp["running"] and not r.derived and today - started >= stale:
+            last = None if r.last_date is None or pd.isna(r.last_date) else np.datetime64(r.last_date, "D")
+            if last is None or today - last > stale:
+                p["last"] = str(last) if last is not None else str(started)
+                out.append(Flag("KPI_NO_RECENT_DATA", r.campaign_id, r.kpi, None, owner, None, 1, [r.kpi], ev, p))
+    return out
+
+
+def _num(x) -> str:
+    if x is None or pd.isna(x):
+        return "—"
+    if abs(x) < 10 and x != int(x):
+        return f"{x:.2f}"
+    return f"{x:,.0f}"
+
+
+def task_overdue(ctx: Context) -> list[Flag]:
+    t = ctx.ok("tasks")
+    if t is None or t.empty or not ctx.has("tasks", "due"):
+        return []
+    done = (t["status"] == "done") | t["done_on"].notna()
+    bad = _known(ctx, t[~done & t["due"].notna() & (t["due"] < _today(ctx))])
+    return grouped(ctx, "TASK_OVERDUE", "tasks", bad, "task_id", "due")
+
+
+def task_no_owner(ctx: Context) -> list[Flag]:
+    t = ctx.ok("tasks")
+    if t is None or t.empty or not ctx.has("tasks", "owner"):
+        return []
+    done = (t["status"] == "done") | t["done_on"].notna()
+    bad = _known(ctx, t[~done & t["owner"].isna()])
+    return grouped(ctx, "TASK_NO_OWNER", "tasks", bad, "task_id", "owner")
+
+
+def exec_plan_missing(ctx: Context) -> list[Flag]:
+    c = ctx.figures.campaigns
+    if c.empty or "tasks" not in ctx.tables:
+        return []
+    lead = np.timedelta64(ctx.thresholds.exec_plan_lead_days, "D")
+    today = _today(ctx)
+    start = c["start_date"].to_numpy(dtype="datetime64[D]")
+    end = c["end_date"].to_numpy(dtype="datetime64[D]")
+    hit = c[c["status"].isin(RUNNING_STATUSES).to_numpy() & (start <= today + lead) & (end >= today)
+            & (c["tasks"] == 0).to_numpy()]
+    rec = ctx.tables["campaigns"]
+    return [Flag("EXEC_PLAN_MISSING", cid, cid, None, ctx.owner(cid), None, 1, [cid],
+                 [(rec.tab, int(row["sheet_row"]), rec.cell("start_date", int(row["sheet_row"])))],
+                 {"where": ctx.where(cid), "start": str(row["start_date"])[:10]})
+            for cid, row in hit.iterrows()]
+
+
+def incident_not_escalated(ctx: Context) -> list[Flag]:
+    inc = ctx.ok("incidents")
+    if inc is None or inc.empty or not ctx.has("incidents", "reported_at"):
+        return []
+    hours = ctx.thresholds.incident_escalation_hours
+    limit = np.timedelta64(hours, "h")
+    now = np.datetime64(ctx.as_of, "s") + np.timedelta64(1, "D")     # end of the as-of day
+    occurred = inc["occurred_at"]
+    reported = inc["reported_at"]
+    late = reported.notna() & (reported - occurred > limit)
+    never = reported.isna() & (now - occurred > limit)
+    bad = _known(ctx, inc[late | never])
+    return grouped(ctx, "INCIDENT_NOT_ESCALATED", "incidents", bad, "incident_id", "reported_at", hours=hours)
+
+
+def feedback_unanswered(ctx: Context) -> list[Flag]:
+    fb = ctx.ok("feedback")
+    if fb is None or fb.empty or not (ctx.has("feedback", "response") or ctx.has("feedback", "responded_on")):
+        return []
+    days = ctx.thresholds.feedback_response_days
+    unanswered = fb["response"].isna() & fb["responded_on"].isna()
+    bad = _known(ctx, fb[unanswered & (_today(ctx) - fb["received_on"] > np.timedelta64(days, "D"))])
+    return grouped(ctx, "FEEDBACK_UNANSWERED", "feedback", bad, "feedback_id", "response", days=days)
+
+
+def risk_high_unmitigated(ctx: Context) -> list[Flag]:
+    r = ctx.ok("risks")
+    if r is None or r.empty or not ctx.has("risks", "probability", "impact"):
+        return []
+    score = ctx.thresholds.risk_high_score
+    high = (r["probability"] * r["impact"] >= score) & (r["status"] != "closed")
+    bad = _known(ctx, r[high & (r["mitigation"].isna() | r["owner"].isna())])
+    return grouped(ctx, "RISK_HIGH_UNMITIGATED", "risks", bad, "risk_id", "mitigation", score=score)
+
+
+def summary_overdue(ctx: Context) -> list[Flag]:
+    c = ctx.figures.campaigns
+    if c.empty or not ctx.has("campaigns", "summary_report"):
+        return []
+    days = ctx.thresholds.summary_due_days
+    end = c["end_date"].to_numpy(dtype="datetime64[D]")
+    due = end + np.timedelta64(days, "D") < _today(ctx)
+    hit = c[due & c["summary_report"].isna().to_numpy() & ~c["status"].isin(("cancelled", "rejected", "draft")).to_numpy()]
+    rec = ctx.tables["campaigns"]
+    return [Flag("SUMMARY_OVERDUE", cid, cid, None, ctx.owner(cid), None, 1, [cid],
+                 [(rec.tab, int(row["sheet_row"]), rec.cell("summary_report", int(row["sheet_row"])))],
+                 {"where": ctx.where(cid), "end": str(row["end_date"])[:10], "days": days})
+            for cid, row in hit.iterrows()]
+
+
+RULES = (expense_no_receipt, expense_receipt_reused, expense_outside_window, expense_duplicate_suspected,
+         kpi_rules, task_overdue, task_no_owner, exec_plan_missing, incident_not_escalated,
+         feedback_unanswered, risk_high_unmitigated, summary_overdue)
