@@ -19,6 +19,9 @@ EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_SOURCE, EXIT_LOCKED = 0, 1, 2, 3, 4
 COMMANDS = {
     "init": "Write a new workbook from the contract (optionally filled with a demo).",
     "validate": "Read workbooks and report, cell by cell, what cannot be read. Writes nothing.",
+    "sync": "Validate, compute figures, raise flags, record history and write the generated tabs back.",
+    "restore": "Put back the newest (or a chosen) backup of a workbook.",
+    "clean": "Remove campaignwatch's generated tabs from a workbook, leaving it as the team made it.",
 }
 
 
@@ -54,6 +57,24 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD", help='"today" for date checks (default: today)')
     s.add_argument("--lang", choices=("en", "zh-CN"), help="language of the report (default: the workbook's)")
     s.add_argument("--json", action="store_true", help="print exactly one JSON document and nothing else")
+
+    s = sub.add_parser("sync", help=COMMANDS["sync"], description=COMMANDS["sync"])
+    s.add_argument("sources", nargs="+", metavar="SOURCE", help="workbook files")
+    s.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD", help='"today" for every time-based rule')
+    s.add_argument("--lang", choices=("en", "zh-CN"), help="language of the report and generated tabs")
+    s.add_argument("--json", action="store_true", help="print exactly one JSON document and nothing else")
+    s.add_argument("--dry-run", action="store_true", help="read and report, write nothing (history included)")
+    s.add_argument("--fail-on", choices=("high", "medium", "low"),
+                   help="exit 1 when an open flag of this severity or above is raised")
+    s.add_argument("--timings", action="store_true", help="print the time each pipeline stage took")
+
+    s = sub.add_parser("restore", help=COMMANDS["restore"], description=COMMANDS["restore"])
+    s.add_argument("source", metavar="SOURCE", help="the workbook to restore")
+    s.add_argument("--backup", metavar="PATH", help="the backup to put back (default: the newest)")
+    s.add_argument("--list", action="store_true", help="list the backups, newest first, and change nothing")
+
+    s = sub.add_parser("clean", help=COMMANDS["clean"], description=COMMANDS["clean"])
+    s.add_argument("source", metavar="SOURCE", help="the workbook to clean")
     return p
 
 
@@ -115,7 +136,83 @@ def cmd_validate(args, cfg) -> int:
     return EXIT_PROBLEMS if any(count_errors(r.findings) for r in results) else EXIT_OK
 
 
-COMMAND_FUNCS = {"init": cmd_init, "validate": cmd_validate}
+def cmd_sync(args, cfg) -> int:
+    from .history import History, HistoryError, Locked, RunLock
+    from .report import json_document, sync_extra, sync_report, timings_report
+    from .sync import sync_source
+    as_of = args.as_of or today(cfg)
+    hist_path = cfg.resolve(cfg["history.path"])
+    results = []
+    try:
+        with RunLock(hist_path) if not args.dry_run else _nolock():
+            history = History(hist_path, dry_run=args.dry_run)
+            history.start_run(as_of, "sync")
+            for src in args.sources:
+                r = sync_source(src, cfg, as_of, history, lang=args.lang, dry_run=args.dry_run)
+                results.append(r)
+                if not args.json:
+                    print(sync_report(r, dry_run=args.dry_run))
+                    if args.timings:
+                        print(timings_report(r))
+            history.finish_run("failed" if any(r.status == "failed" for r in results) else "ok")
+            history.close()
+    except Locked as exc:
+        print(f"campaignwatch: another run holds the lock ({exc})", file=sys.stderr)
+        return EXIT_LOCKED
+    except HistoryError as exc:
+        raise ConfigError(str(exc)) from None
+    if args.json:
+        print(json_document([r.check for r in results], as_of, sync_extra({id(r.check): r for r in results})))
+    if any(r.status == "failed" for r in results):
+        return EXIT_SOURCE
+    if args.fail_on:
+        from .flagcodes import RANK
+        if any(RANK[f.severity] >= RANK[args.fail_on] for r in results for f in r.flags if f.status == "open"):
+            return EXIT_PROBLEMS
+    return EXIT_OK
+
+
+class _nolock:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return None
+
+
+def cmd_restore(args, cfg) -> int:
+    from .read.package import SourceError, message
+    from .write import xlsx
+    path = Path(args.source)
+    if args.list:
+        for b in xlsx.list_backups(path):
+            print(b)
+        return EXIT_OK
+    try:
+        restored = xlsx.restore(path, Path(args.backup) if args.backup else None)
+    except SourceError as err:
+        print(f"campaignwatch: {message(err)}", file=sys.stderr)
+        return EXIT_SOURCE
+    print(f"restored {path} from {restored}")
+    return EXIT_OK
+
+
+def cmd_clean(args, cfg) -> int:
+    from .read.package import SourceError, message
+    from .write import xlsx
+    path = Path(args.source)
+    try:
+        out = xlsx.write_tabs(path, [], remove_only=True, backups=cfg["output.backups"],
+                              stale_hours=cfg["output.stale_lock_hours"])
+    except SourceError as err:
+        print(f"campaignwatch: {message(err)}", file=sys.stderr)
+        return EXIT_SOURCE
+    print(f"removed the generated tabs from {path}" + (f" (backup: {out.backup})" if out.backup else ""))
+    return EXIT_OK
+
+
+COMMAND_FUNCS = {"init": cmd_init, "validate": cmd_validate, "sync": cmd_sync, "restore": cmd_restore,
+                 "clean": cmd_clean}
 
 if __name__ == "__main__":
     sys.exit(main())

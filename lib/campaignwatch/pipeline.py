@@ -1,4 +1,4 @@
-"""The pipeline, stage by stage: read → normalise → validate (→ compute → rules → render → write).
+"""The pipeline, stage by stage: read → normalise → validate → compute → rules → render → write.
 
 Backends sit at the edges (`read/`), the stages in the middle are pure (`stages/`). One
 source's failure is a value (`SourceResult.status == "failed"`), never an exception that
@@ -7,6 +7,9 @@ takes the other sources down.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,10 +32,12 @@ class SourceResult:
     findings: list[Finding] = field(default_factory=list)
     tables: dict[str, Records] = field(default_factory=dict)
     book: RawWorkbook | None = None
+    stat: tuple[int, int] | None = None            # (size, mtime_ns) when it was read
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def excluded_rows(self) -> dict[str, int]:
-        return {k: int((~r.df["_ok"]).sum()) for k, r in self.tables.items()}
+        return {k: int((~r.df["valid"]).sum()) for k, r in self.tables.items()}
 
     def error_message(self, lang: str | None = None) -> str | None:
         return package.message(self.error, lang or self.language) if self.error else None
@@ -51,23 +56,37 @@ def language(cfg: Config, asked: str | None, detected: str | None) -> str:
     return detected or "en"
 
 
+@contextmanager
+def timed(timings: dict[str, float], stage: str):
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - t0
+
+
 def check_source(path: str | Path, cfg: Config, as_of: dt.date, lang: str | None = None) -> SourceResult:
     """read → normalise → validate for one workbook file."""
     result = SourceResult(str(path), language=language(cfg, lang, None))
     try:
-        book = read_workbook(path, limits(cfg))
+        with timed(result.timings, "read"):
+            st = os.stat(path) if os.path.exists(path) else None
+            result.stat = (st.st_size, st.st_mtime_ns) if st else None
+            book = read_workbook(path, limits(cfg))
     except SourceError as err:
         result.status, result.error = "failed", err
         return result
     result.book = book
-    found = recognise(book)
-    result.language = language(cfg, lang, found.language)
-    opts = ReadOptions(day_first=cfg["general.day_first"], date1904=book.date1904)
-    findings = list(found.findings)
-    for key, raw in found.tables.items():
-        records, cell_findings = normalise(raw, opts)
-        result.tables[key] = records
-        findings += cell_findings
-    findings += validate(result.tables, as_of)
-    result.findings = table_order(findings)
+    with timed(result.timings, "normalise"):
+        found = recognise(book)
+        result.language = language(cfg, lang, found.language)
+        opts = ReadOptions(day_first=cfg["general.day_first"], date1904=book.date1904)
+        findings = list(found.findings)
+        for key, raw in found.tables.items():
+            records, cell_findings = normalise(raw, opts)
+            result.tables[key] = records
+            findings += cell_findings
+    with timed(result.timings, "validate"):
+        findings += validate(result.tables, as_of)
+        result.findings = table_order(findings)
     return result

@@ -67,3 +67,69 @@ def text_report(result: SourceResult, verbose: bool = True) -> str:
             lines.append(f"    {mark} {f.code}: {f.message(lang)}")
             lines.append(f"        → {f.fix(lang)}")
     return "\n".join(lines)
+
+
+SYNC_WORDS = {
+    "en": {"flags": "open flags", "new": "new", "resolved": "resolved", "unverifiable": "unverifiable",
+           "wrote": "wrote the generated tabs to", "dry": "dry run: nothing written",
+           "not_written": "not written", "findings": "findings", "high": "high", "medium": "medium", "low": "low"},
+    "zh-CN": {"flags": "个未关闭预警", "new": "新增", "resolved": "已解决", "unverifiable": "无法核实",
+              "wrote": "已写回生成的工作表：", "dry": "演练模式：未写入任何内容",
+              "not_written": "未写回", "findings": "条校验问题", "high": "高", "medium": "中", "low": "低"},
+}
+
+
+def sync_report(r, dry_run: bool = False, top: int = 10) -> str:
+    """A short summary of one source's sync: counts, then the most severe flags."""
+    check = r.check
+    if check.status == "failed":
+        return text_report(check)
+    lang = "zh-CN" if check.language == "zh-CN" else "en"
+    w = SYNC_WORDS[lang]
+    by = {s: sum(1 for f in r.flags if f.severity == s) for s in ("high", "medium", "low")}
+    resolved = sum(1 for f in r.gone if f.status == "resolved")
+    unver = sum(1 for f in r.gone if f.status == "unverifiable")
+    errors = sum(1 for f in check.findings if f.severity == ERROR)
+    sev = ", ".join(f"{by[s]} {w[s]}" for s in by)
+    lines = [f"{'✗' if r.status == 'failed' else '✓'} {check.source}: {len(r.flags)} {w['flags']} ({sev}); "
+             f"{r.new} {w['new']}, {resolved} {w['resolved']}, {unver} {w['unverifiable']}; "
+             f"{len(check.findings)} {w['findings']} ({errors} errors), "
+             f"{sum(check.excluded_rows.values())} {WORDS[lang]['left_out']}"]
+    for f in r.flags[:top]:
+        lines.append(f"    [{f.severity}] {f.flag_id} {f.code}: {f.message(lang)}")
+    if len(r.flags) > top:
+        lines.append(f"    … +{len(r.flags) - top}")
+    if dry_run:
+        lines.append("  " + w["dry"])
+    elif r.write_error is not None:
+        from .read.package import message
+        lines.append(f"  ✗ {w['not_written']}: {message(r.write_error, lang)}")
+    elif r.written:
+        lines.append(f"  {w['wrote']} {r.written}")
+    return "\n".join(lines)
+
+
+def timings_report(r) -> str:
+    t = r.check.timings
+    order = ("read", "normalise", "validate", "compute", "rules", "render", "write", "history")
+    parts = [f"{k} {t[k]:.3f}s" for k in order if k in t]
+    return "  timings: " + ", ".join(parts) + f"; total {r.seconds:.3f}s"
+
+
+def sync_extra(by_check: dict):
+    """Per-source additions to the JSON document for `sync`: flags and campaign figures."""
+    from .sync import campaign_dicts
+
+    def extra(check):
+        r = by_check[id(check)]
+        lang = check.language
+        doc = {"flags": [f.to_dict(lang) for f in r.flags + r.gone],
+               "campaigns": campaign_dicts(r.figures),
+               "written": r.written, "timings": {k: round(v, 4) for k, v in check.timings.items()}}
+        if r.write_error is not None:
+            from .read.package import message
+            doc["status"] = "failed"
+            doc["error"] = message(r.write_error, lang)
+            doc["error_code"] = r.write_error.code
+        return doc
+    return extra

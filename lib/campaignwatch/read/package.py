@@ -51,6 +51,7 @@ __all__ = [
     "SourceError", "Limits", "PackageInfo", "inspect", "message",
     "MISSING", "NOT_A_WORKBOOK", "TRUNCATED", "ENCRYPTED", "TOO_LARGE", "ZIP_BOMB",
     "HOSTILE_XML", "UNSUPPORTED", "PERMISSION", "CODES",
+    "LOCKED", "CHANGED", "NAME_TAKEN", "WRITE_FAILED",
 ]
 
 # --------------------------------------------------------------------------- errors
@@ -64,8 +65,14 @@ ZIP_BOMB = "zip_bomb"
 HOSTILE_XML = "hostile_xml"
 UNSUPPORTED = "unsupported"
 PERMISSION = "permission"
+# writer codes (write/xlsx.py)
+LOCKED = "locked"
+CHANGED = "changed"
+NAME_TAKEN = "name_taken"
+WRITE_FAILED = "write_failed"
 CODES = (MISSING, NOT_A_WORKBOOK, TRUNCATED, ENCRYPTED, TOO_LARGE, ZIP_BOMB,
-         HOSTILE_XML, UNSUPPORTED, PERMISSION)
+         HOSTILE_XML, UNSUPPORTED, PERMISSION,
+         LOCKED, CHANGED, NAME_TAKEN, WRITE_FAILED)
 
 
 class SourceError(Exception):
@@ -108,6 +115,14 @@ _MESSAGES: dict[str, dict[str, str]] = {
                     "run again.",
         "": "{name} could not be read{detail}: open it in Excel or LibreOffice and save it as .xlsx, "
             "then run again.",
+        LOCKED: "{name} is open in Excel or LibreOffice{detail}, so campaignwatch did not write to it: "
+                "close it there (or ask that person to), then run again.",
+        CHANGED: "{name} changed since campaignwatch read it{detail}; it was not overwritten: run again "
+                 "to use the new version.",
+        NAME_TAKEN: "{name} already has a tab with the name of a tab campaignwatch generates{detail}, and "
+                    "campaignwatch did not make it: rename that tab, then run again.",
+        WRITE_FAILED: "{name} could not be written safely{detail}; the previous version was kept: check "
+                      "the free disk space and your permissions on its folder, then run again.",
     },
     "zh-CN": {
         MISSING: "找不到 {name}{detail}：请检查路径和文件名后重试。",
@@ -125,6 +140,12 @@ _MESSAGES: dict[str, dict[str, str]] = {
         PERMISSION: "无法打开或保存 {name}，访问被拒绝{detail}：如果它正在 Excel 中打开请先关闭，"
                     "并检查文件及其所在文件夹的权限后重试。",
         "": "无法读取 {name}{detail}：请用 Excel 或 LibreOffice 打开并另存为 .xlsx 后重试。",
+        LOCKED: "{name} 正在 Excel 或 LibreOffice 中打开{detail}，campaignwatch 未写入：请先关闭它"
+                "（或请对方关闭）后重试。",
+        CHANGED: "{name} 在 campaignwatch 读取后已被修改{detail}，因此未覆盖：请重新运行以使用新版本。",
+        NAME_TAKEN: "{name} 中已有一个与 campaignwatch 生成的工作表同名、但并非由 campaignwatch 创建的工作表"
+                    "{detail}：请将其改名后重试。",
+        WRITE_FAILED: "{name} 无法安全写入{detail}，已保留原来的版本：请检查磁盘剩余空间以及对其所在文件夹的权限后重试。",
     },
 }
 _DEFAULT_NAME = {"en": "The file", "zh-CN": "该文件"}

@@ -42,6 +42,7 @@ class Flag:
     status: str = "open"                   # open | resolved | unverifiable
     first_seen: dt.date | None = None
     response: dict | None = None           # a manager's answer from the responses tab
+    stored: str | None = None              # message kept in history (for flags no longer raised)
 
     @property
     def identity(self) -> tuple[str, str, str]:
@@ -64,6 +65,8 @@ class Flag:
         return self.evidence[0][2] if self.evidence else ""
 
     def message(self, lang: str = "en") -> str:
+        if self.stored is not None:
+            return self.stored
         c = CODES[self.code]
         return _fill(c.zh if lang == "zh-CN" else c.en, self, lang)
 
@@ -141,7 +144,7 @@ class Context:
     as_of: dt.date
     thresholds: Thresholds
     lang: str = "en"
-    plans: dict[str, dict] = field(default_factory=dict)    # campaign -> first approved plan seen (history)
+    plans: dict[str, dict] = field(default_factory=dict)    # campaign -> approved_on -> first plan seen (history)
     aliases: dict[str, str] = field(default_factory=dict)   # normalised name/alias -> person
 
     def ok(self, key: str) -> pd.DataFrame | None:
@@ -196,3 +199,58 @@ def run_rules(ctx: Context, severities: dict[str, str]) -> list[Flag]:
             flags.append(flag)
     flags.sort(key=lambda f: (-RANK[f.severity], f.campaign_id or "", f.code, f.key))
     return flags
+
+
+# The tables each rule reads: a flag that is no longer raised is "resolved" only when these
+# were read and the campaign's rows in them are all valid; otherwise it is "unverifiable".
+_BUDGET = ("campaigns", "budget_lines", "expenses", "overrun_requests")
+CODE_TABLES: dict[str, tuple[str, ...]] = {
+    **{c: _BUDGET for c in ("OVERRUN_UNAPPROVED", "OVERRUN_PENDING", "OVERRUN_APPROVED_LATE",
+                            "BUDGET_NEARLY_USED", "BURN_AHEAD")},
+    "BUDGET_MISMATCH": ("campaigns", "budget_lines"),
+    "SPEND_BEFORE_APPROVAL": ("campaigns", "expenses"),
+    **{c: ("campaigns", "expenses") for c in ("EXPENSE_NO_RECEIPT", "EXPENSE_RECEIPT_REUSED",
+                                              "EXPENSE_OUTSIDE_WINDOW", "EXPENSE_DUPLICATE_SUSPECTED")},
+    "SELF_APPROVAL": ("campaigns", "overrun_requests"),
+    "PLAN_CHANGED_AFTER_APPROVAL": ("campaigns", "budget_lines"),
+    **{c: ("campaigns", "kpi_targets", "kpi_actuals") for c in ("KPI_OFF_TRACK", "KPI_NO_RECENT_DATA", "KPI_MISSED")},
+    **{c: ("campaigns", "tasks") for c in ("TASK_OVERDUE", "TASK_NO_OWNER", "EXEC_PLAN_MISSING")},
+    "INCIDENT_NOT_ESCALATED": ("campaigns", "incidents"),
+    "FEEDBACK_UNANSWERED": ("campaigns", "feedback"),
+    "RISK_HIGH_UNMITIGATED": ("campaigns", "risks"),
+    "SUMMARY_OVERDUE": ("campaigns",),
+}
+
+
+def verifiable(tables: dict[str, Records], code: str, campaign_id: str | None) -> bool:
+    """Could this run have raised the flag? Its tables were read, and no row of its
+    campaign (or with an unreadable campaign ID) was left out of the figures."""
+    for key in CODE_TABLES.get(code, ("campaigns",)):
+        rec = tables.get(key)
+        if rec is None:
+            if key in ("overrun_requests", "kpi_actuals"):
+                continue               # optional evidence: absence means none
+            return False
+        bad = rec.df[~rec.df["valid"]]
+        if bad.empty:
+            continue
+        cid = bad["campaign_id"]
+        if (cid.isna() | (cid == campaign_id)).any():
+            return False
+    return True
+
+
+def people_aliases(tables: dict[str, Records]) -> dict[str, str]:
+    """Normalised name or alias -> the person's name, from the people table."""
+    from ..headers import norm
+    rec = tables.get("people")
+    out: dict[str, str] = {}
+    if rec is None:
+        return out
+    for name, aliases in zip(rec.ok["name"], rec.ok["aliases"]):
+        out[norm(name)] = name
+        if isinstance(aliases, str):
+            for a in aliases.replace("，", ",").replace("、", ",").replace(";", ",").split(","):
+                if a.strip():
+                    out.setdefault(norm(a), name)
+    return out

@@ -243,9 +243,9 @@ def plan_changed(ctx: Context) -> list[Flag]:
     out = []
     labels = {"start_date": ("start", "开始日期"), "end_date": ("end", "结束日期"), "planned": ("budget", "预算")}
     for cid, now in approved_plans(ctx).items():
-        first = ctx.plans.get(cid)
-        if not first or first.get("approved_on") != now["approved_on"]:
-            continue                       # first seen now, or re-approved: nothing to compare
+        first = ctx.plans.get(cid, {}).get(now["approved_on"])
+        if not first:
+            continue                       # first seen approved now, or re-approved: nothing to compare
         changes_en, changes_zh = [], []
         for k, (en, zh) in labels.items():
             if first[k] != now[k]:

@@ -1,0 +1,232 @@
+"""History in SQLite (SPEC §7): runs, flags with first/last seen and resolved on,
+fingerprints of approved plans, per-run metrics per campaign.
+
+The schema is versioned (`PRAGMA user_version`); `open_history` creates or migrates it.
+WAL journal and a busy timeout let two runs share the file; every source is recorded in
+one transaction, so a crash leaves the previous state or the new one. `RunLock` is the
+one-run-at-a-time lock (exit code 4) beside the history file.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import socket
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started_at TEXT NOT NULL, finished_at TEXT, as_of TEXT NOT NULL, command TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'running'
+);
+CREATE TABLE IF NOT EXISTS source_runs (
+    run_id INTEGER NOT NULL REFERENCES runs(id), source TEXT NOT NULL, status TEXT NOT NULL,
+    error_code TEXT, findings INTEGER, errors INTEGER, excluded_rows INTEGER,
+    flags_open INTEGER, flags_new INTEGER, flags_resolved INTEGER, written INTEGER, seconds REAL,
+    PRIMARY KEY (run_id, source)
+);
+CREATE TABLE IF NOT EXISTS flags (
+    source TEXT NOT NULL, flag_id TEXT NOT NULL, code TEXT NOT NULL, campaign_id TEXT, key TEXT,
+    line_id TEXT, owner TEXT, severity TEXT NOT NULL, amount INTEGER, count INTEGER, ids TEXT,
+    message TEXT, status TEXT NOT NULL, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
+    resolved_on TEXT, severity_before TEXT,
+    PRIMARY KEY (source, flag_id)
+);
+CREATE TABLE IF NOT EXISTS plans (
+    source TEXT NOT NULL, campaign_id TEXT NOT NULL, approved_on TEXT NOT NULL,
+    fingerprint TEXT NOT NULL, first_seen TEXT NOT NULL,
+    PRIMARY KEY (source, campaign_id, approved_on)
+);
+CREATE TABLE IF NOT EXISTS metrics (
+    run_id INTEGER NOT NULL REFERENCES runs(id), source TEXT NOT NULL, campaign_id TEXT NOT NULL,
+    as_of TEXT NOT NULL, planned INTEGER, authorized INTEGER, spend INTEGER, utilisation REAL,
+    kpi_score REAL, flags_open INTEGER, status TEXT,
+    PRIMARY KEY (run_id, source, campaign_id)
+);
+CREATE INDEX IF NOT EXISTS metrics_source ON metrics (source, campaign_id, as_of);
+"""
+
+
+class HistoryError(Exception):
+    """The history file cannot be used (exit code 2: fix the path or the file)."""
+
+
+def open_history(path: Path) -> sqlite3.Connection:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise HistoryError(f"{path} was written by a newer campaignwatch (schema {version})")
+        if version < SCHEMA_VERSION:
+            db.executescript(f"BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+        return db
+    except sqlite3.DatabaseError as exc:
+        raise HistoryError(f"history file {path} cannot be used: {exc}") from None
+    except OSError as exc:
+        raise HistoryError(f"history file {path} cannot be created: {exc.strerror}") from None
+
+
+def now() -> str:
+    return dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+@dataclass
+class Settled:
+    """What the history says about this run's flags of one source."""
+    new: int
+    resolved: list[dict]          # flags that were open and are no longer raised
+    unverifiable: list[dict]      # … whose evidence could not be read this time
+
+
+class History:
+    def __init__(self, path: Path, dry_run: bool = False):
+        self.path = path
+        self.dry_run = dry_run
+        self.db = open_history(path) if (not dry_run or path.exists()) else None
+        self.run_id: int | None = None
+
+    # -- runs ---------------------------------------------------------------------------
+    def start_run(self, as_of: dt.date, command: str) -> None:
+        if self.dry_run or self.db is None:
+            return
+        cur = self.db.execute("INSERT INTO runs (started_at, as_of, command) VALUES (?, ?, ?)",
+                              (now(), as_of.isoformat(), command))
+        self.run_id = cur.lastrowid
+
+    def finish_run(self, status: str) -> None:
+        if self.run_id is not None:
+            self.db.execute("UPDATE runs SET finished_at=?, status=? WHERE id=?", (now(), status, self.run_id))
+
+    def runs(self, source: str, limit: int = 50) -> list[sqlite3.Row]:
+        if self.db is None:
+            return []
+        return self.db.execute(
+            "SELECT r.started_at, r.as_of, s.* FROM source_runs s JOIN runs r ON r.id = s.run_id "
+            "WHERE s.source=? ORDER BY s.run_id DESC LIMIT ?", (source, limit)).fetchall()
+
+    # -- plans --------------------------------------------------------------------------
+    def plans(self, source: str) -> dict[str, dict[str, dict]]:
+        """campaign -> approved_on -> first fingerprint seen (with 'seen')."""
+        out: dict[str, dict[str, dict]] = {}
+        if self.db is None:
+            return out
+        for r in self.db.execute("SELECT * FROM plans WHERE source=?", (source,)):
+            fp = json.loads(r["fingerprint"])
+            fp["seen"] = r["first_seen"]
+            out.setdefault(r["campaign_id"], {})[r["approved_on"]] = fp
+        return out
+
+    # -- flags --------------------------------------------------------------------------
+    def open_flags(self, source: str) -> dict[str, sqlite3.Row]:
+        if self.db is None:
+            return {}
+        rows = self.db.execute("SELECT * FROM flags WHERE source=? AND status != 'resolved'", (source,))
+        return {r["flag_id"]: r for r in rows}
+
+    def first_seen(self, source: str) -> dict[str, str]:
+        if self.db is None:
+            return {}
+        rows = self.db.execute("SELECT flag_id, first_seen, severity FROM flags WHERE source=? AND status != 'resolved'",
+                               (source,))
+        return {r["flag_id"]: r["first_seen"] for r in rows}
+
+    def record_source(self, source: str, as_of: dt.date, flags: list, gone: dict[str, str], plans: dict,
+                      metrics: list[dict], summary: dict, lang: str = "en") -> None:
+        """Record one source's outcome in one transaction. `gone` maps each previously open
+        flag that is not raised now to 'resolved' or 'unverifiable'."""
+        if self.dry_run or self.db is None:
+            return
+        day = as_of.isoformat()
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for f in flags:
+                db.execute(
+                    "INSERT INTO flags (source, flag_id, code, campaign_id, key, line_id, owner, severity, amount,"
+                    " count, ids, message, status, first_seen, last_seen) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                    " ON CONFLICT(source, flag_id) DO UPDATE SET severity_before=CASE WHEN flags.status='open'"
+                    " THEN flags.severity ELSE flags.severity_before END, severity=excluded.severity,"
+                    " amount=excluded.amount, count=excluded.count, ids=excluded.ids, message=excluded.message,"
+                    " owner=excluded.owner, status='open', last_seen=excluded.last_seen,"
+                    " first_seen=CASE WHEN flags.status='resolved' THEN excluded.first_seen ELSE flags.first_seen END,"
+                    " resolved_on=NULL",
+                    (source, f.flag_id, f.code, f.campaign_id, f.key, f.line_id, f.owner, f.severity, f.amount,
+                     f.count, json.dumps(f.ids, ensure_ascii=False), f.message(lang), "open",
+                     (f.first_seen or as_of).isoformat(), day))
+            for fid, status in gone.items():
+                db.execute("UPDATE flags SET status=?, resolved_on=? WHERE source=? AND flag_id=?",
+                           (status, day if status == "resolved" else None, source, fid))
+            for cid, fp in plans.items():
+                fp = {k: v for k, v in fp.items() if k != "seen"}
+                db.execute("INSERT OR IGNORE INTO plans VALUES (?,?,?,?,?)",
+                           (source, cid, fp["approved_on"], json.dumps(fp, sort_keys=True), day))
+            if self.run_id is not None:
+                for m in metrics:
+                    db.execute("INSERT OR REPLACE INTO metrics VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                               (self.run_id, source, m["campaign_id"], day, m["planned"], m["authorized"],
+                                m["spend"], m["utilisation"], m["kpi_score"], m["flags_open"], m["status"]))
+                db.execute("INSERT OR REPLACE INTO source_runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                           (self.run_id, source, summary["status"], summary.get("error_code"),
+                            summary.get("findings"), summary.get("errors"), summary.get("excluded_rows"),
+                            summary.get("flags_open"), summary.get("flags_new"), summary.get("flags_resolved"),
+                            int(bool(summary.get("written"))), summary.get("seconds")))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def record_failure(self, source: str, summary: dict) -> None:
+        if self.dry_run or self.db is None or self.run_id is None:
+            return
+        self.db.execute("INSERT OR REPLACE INTO source_runs (run_id, source, status, error_code, seconds)"
+                        " VALUES (?,?,?,?,?)", (self.run_id, source, "failed", summary.get("error_code"),
+                                                summary.get("seconds")))
+
+    def close(self) -> None:
+        if self.db is not None:
+            self.db.close()
+
+
+class Locked(Exception):
+    """Another run holds the lock (exit code 4)."""
+
+
+class RunLock:
+    """One run at a time per history file: an exclusive, non-blocking flock on `PATH.lock`.
+    The holder writes who it is into the file, so a second run can say who holds it."""
+
+    def __init__(self, path: Path):
+        self.path = Path(str(path) + ".lock")
+        self.fh = None
+
+    def __enter__(self) -> "RunLock":
+        import fcntl
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(self.path, "a+")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another campaignwatch run"
+            fh.close()
+            raise Locked(holder) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()} on {socket.gethostname()} since {now()}\n")
+        fh.flush()
+        self.fh = fh
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.fh is not None:
+            self.fh.close()
+            self.fh = None

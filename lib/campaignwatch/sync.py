@@ -1,0 +1,181 @@
+"""`sync`: the whole pipeline for one source, history and write-back included.
+
+read → normalise → validate (pipeline.check_source) → compute → rules → render → write,
+then the history records what was seen. A source that cannot be read or written is a
+value (`SyncResult.status == "failed"`); the next source is processed all the same.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+
+from .config import Config
+from .findings import ERROR, cell_ref
+from .flagcodes import CODES
+from .history import History
+from .pipeline import SourceResult, check_source, timed
+from .read.package import SourceError
+from .render import RunInfo, campaign_status, render_tabs
+from .rules import Context, Flag, Thresholds, people_aliases, run_rules, verifiable
+from .rules.budget import approved_plans
+from .stages.compute import Figures, KpiSettings, compute
+
+
+@dataclass
+class SyncResult:
+    check: SourceResult
+    figures: Figures | None = None
+    flags: list[Flag] = field(default_factory=list)         # raised now (open)
+    gone: list[Flag] = field(default_factory=list)          # open before, resolved or unverifiable now
+    written: str | None = None                              # path written (workbook or sidecar)
+    write_error: SourceError | None = None
+    new: int = 0
+    seconds: float = 0.0
+
+    @property
+    def status(self) -> str:
+        return "failed" if self.check.status == "failed" or self.write_error else "ok"
+
+    @property
+    def error(self) -> SourceError | None:
+        return self.check.error or self.write_error
+
+
+def source_key(path: str | Path) -> str:
+    return str(Path(path).resolve())
+
+
+def sync_source(path: str | Path, cfg: Config, as_of: dt.date, history: History, *, lang: str | None = None,
+                dry_run: bool = False) -> SyncResult:
+    t0 = time.perf_counter()
+    check = check_source(path, cfg, as_of, lang)
+    result = SyncResult(check)
+    key = source_key(path)
+    if check.status == "failed":
+        result.seconds = time.perf_counter() - t0
+        history.record_failure(key, {"error_code": check.error.code, "seconds": result.seconds})
+        return result
+    timings = check.timings
+    with timed(timings, "compute"):
+        kpi = KpiSettings(cfg["kpi.attainment_cap"], cfg["kpi.green_at"], cfg["kpi.amber_at"])
+        figures = compute(check.tables, as_of, kpi)
+        result.figures = figures
+    with timed(timings, "rules"):
+        ctx = Context(check.tables, figures, as_of, Thresholds.from_config(cfg), check.language,
+                      history.plans(key), people_aliases(check.tables))
+        flags = run_rules(ctx, {c: cfg[f"severity.{c}"] for c in CODES})
+        previous = history.open_flags(key)
+        for f in flags:
+            prev = previous.get(f.flag_id)
+            f.first_seen = dt.date.fromisoformat(prev["first_seen"]) if prev else as_of
+        result.new = sum(1 for f in flags if f.flag_id not in previous)
+        current = {f.flag_id for f in flags}
+        for fid, row in previous.items():
+            if fid in current:
+                continue
+            status = "resolved" if verifiable(check.tables, row["code"], row["campaign_id"]) else "unverifiable"
+            result.gone.append(_from_history(row, status))
+        result.flags = flags
+    with timed(timings, "render"):
+        info = RunInfo(Path(path).name, as_of, dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"),
+                       check.language, cfg["rules.nearly_used_at"], cfg["output.max_finding_rows"],
+                       cfg["output.scorecard"])
+        summary = _summary(result, time.perf_counter() - t0)
+        runs = [dict(summary, started_at=info.generated_at, as_of=as_of.isoformat())]
+        runs += [dict(r) for r in history.runs(key, 49)]
+        tabs = render_tabs(info, figures, flags + result.gone, check.findings, check.excluded_rows, runs,
+                           _campaign_links(check))
+    if not dry_run:
+        with timed(timings, "write"):
+            _write(result, Path(path), tabs, cfg)
+    with timed(timings, "history"):
+        result.seconds = time.perf_counter() - t0
+        history.record_source(key, as_of, flags, {f.flag_id: f.status for f in result.gone},
+                              approved_plans(ctx), _metrics(figures, flags, cfg), _summary(result, result.seconds),
+                              check.language)
+    return result
+
+
+def _write(result: SyncResult, path: Path, tabs, cfg: Config) -> None:
+    from .write import xlsx
+    book = result.check.book
+    try:
+        if book.writable:
+            out = xlsx.write_tabs(path, tabs, expect_stat=result.check.stat, backups=cfg["output.backups"],
+                                  stale_hours=cfg["output.stale_lock_hours"])
+        else:
+            out = xlsx.write_sidecar(path, tabs)
+        result.written = str(out.path)
+    except SourceError as err:
+        result.write_error = err
+
+
+def _from_history(row, status: str) -> Flag:
+    import json
+    f = Flag(row["code"], row["campaign_id"], row["key"] or "", row["line_id"], row["owner"], row["amount"],
+             row["count"] or 0, json.loads(row["ids"] or "[]"), [], {}, row["severity"], status,
+             dt.date.fromisoformat(row["first_seen"]))
+    f.params = {"where": row["campaign_id"]}
+    f.stored = row["message"]
+    return f
+
+
+def _campaign_links(check: SourceResult) -> dict[str, str]:
+    rec = check.tables.get("campaigns")
+    if rec is None or "campaign_id" not in rec.col0:
+        return {}
+    c0 = rec.col0["campaign_id"]
+    return {cid: cell_ref(rec.tab, int(r), c0) for cid, r in zip(rec.df["campaign_id"], rec.df["sheet_row"])
+            if isinstance(cid, str)}
+
+
+def _summary(result: SyncResult, seconds: float) -> dict:
+    check = result.check
+    return {"status": result.status, "error_code": result.error.code if result.error else None,
+            "findings": len(check.findings), "errors": sum(1 for f in check.findings if f.severity == ERROR),
+            "excluded_rows": sum(check.excluded_rows.values()), "flags_open": len(result.flags),
+            "flags_new": result.new, "flags_resolved": sum(1 for f in result.gone if f.status == "resolved"),
+            "written": bool(result.written), "seconds": round(seconds, 3)}
+
+
+def _metrics(fig: Figures, flags: list[Flag], cfg: Config) -> list[dict]:
+    c = fig.campaigns
+    if c.empty:
+        return []
+    status = campaign_status(c, flags, cfg["rules.nearly_used_at"])
+    open_by: dict[str, int] = {}
+    for f in flags:
+        open_by[f.campaign_id] = open_by.get(f.campaign_id, 0) + 1
+    return [{"campaign_id": cid, "planned": int(r["planned"]), "authorized": int(r["authorized"]),
+             "spend": int(r["spend"]), "utilisation": None if pd.isna(r["utilisation"]) else float(r["utilisation"]),
+             "kpi_score": None if pd.isna(r["kpi_score"]) else float(r["kpi_score"]),
+             "flags_open": open_by.get(cid, 0), "status": status[cid]} for cid, r in c.iterrows()]
+
+
+def campaign_dicts(fig: Figures | None) -> list[dict]:
+    """Per-campaign figures for --json: money in currency units as numbers."""
+    if fig is None or fig.campaigns.empty:
+        return []
+    out = []
+    money = ("planned", "approved", "pending", "authorized", "committed", "actual", "spend", "available",
+             "variance", "expected_to_date", "forecast")
+    shares = ("utilisation", "variance_pct", "elapsed", "burn_index", "kpi_score")
+    for cid, r in fig.campaigns.iterrows():
+        d = {"campaign_id": cid, "name": r["name"] if isinstance(r["name"], str) else None,
+             "owner": r["owner"] if isinstance(r["owner"], str) else None, "status": r["status"]}
+        for k in money:
+            v = r[k]
+            d[k] = None if pd.isna(v) else float(Decimal(int(v)) / 100)
+        for k in shares:
+            v = r[k]
+            d[k] = None if pd.isna(v) else round(float(v), 6)
+        for k in ("kpis", "kpis_without_data", "tasks", "tasks_done", "tasks_on_time", "tasks_overdue",
+                  "tasks_no_owner"):
+            d[k] = int(r[k])
+        out.append(d)
+    return out

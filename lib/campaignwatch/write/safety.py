@@ -1,0 +1,334 @@
+"""File safety for writers: lock files of open workbooks, temp files, backups, atomic replace.
+
+Nothing here knows about the workbook format; `write/xlsx.py` composes these steps:
+
+    find_lock(path)              who holds the workbook open in Excel / LibreOffice (or None)
+    remove_stale_temps(path)     temp files left by a run that was killed
+    temp_path(path)              `.NAME.cw-tmp-<pid>` in the same folder (same file system)
+    make_backup(path, dir)       a hard link (or an atomic copy) of the current version
+    replace(tmp, path)           os.replace + fsync of the folder
+    prune_backups(path, keep)    keep the newest `keep` backups
+
+Backups live in `backup_dir` (default `.campaignwatch-backups` beside the workbook) and are
+named `NAME.YYYYmmddTHHMMSSffffff.xlsx` (the workbook's own extension), so sorting by name is
+sorting by age.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import os
+import re
+import shutil
+import stat
+import time
+from pathlib import Path
+
+__all__ = [
+    "find_lock", "excel_owner_name", "libreoffice_lock_name", "temp_path", "remove_stale_temps",
+    "default_backup_dir", "list_backups", "make_backup", "prune_backups", "copy_mode", "fsync_dir",
+    "replace", "file_stat", "BACKUP_DIR_NAME",
+]
+
+BACKUP_DIR_NAME = ".campaignwatch-backups"
+_TEMP_MARK = ".cw-tmp-"
+_UNKNOWN = "an unknown user"
+
+
+# --------------------------------------------------------------------------- lock files
+
+def _lock_candidates(path: Path) -> list[Path]:
+    # Excel: "~$" + the full file name (Word shortens long names; Excel does not).
+    # LibreOffice: ".~lock." + the full file name + "#".
+    return [path.with_name("~$" + path.name), path.with_name(".~lock." + path.name + "#")]
+
+
+def find_lock(path: str | os.PathLike, stale_hours: float = 12) -> str | None:
+    """The name of whoever has `path` open in Excel or LibreOffice, or None.
+
+    A lock file older than `stale_hours` (by its modification time) is taken as left over
+    from a crash and ignored. When the lock file holds no readable name, the result is
+    "an unknown user" (still a lock).
+    """
+    path = Path(path)
+    now = time.time()
+    for lock in _lock_candidates(path):
+        try:
+            st = lock.stat()
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        if stale_hours is not None and now - st.st_mtime > stale_hours * 3600:
+            continue
+        try:
+            with open(lock, "rb") as fh:
+                data = fh.read(4096)
+        except OSError:
+            return _UNKNOWN            # exists but unreadable (Windows keeps it open exclusively)
+        if lock.name.startswith("~$"):
+            name = excel_owner_name(data)
+        else:
+            name = libreoffice_lock_name(data)
+        return name or _UNKNOWN
+    return None
+
+
+def _printable(text: str) -> bool:
+    return bool(text) and all(ch.isprintable() for ch in text)
+
+
+def excel_owner_name(data: bytes) -> str:
+    """The user name in an Excel owner file (`~$Book.xlsx`), or "".
+
+    Layout: byte 0 = length n of the name in the legacy ("ANSI") code page, bytes 1..n the
+    name, padding to offset 54; from there a UTF-16LE copy (2-byte length, then the name).
+    The UTF-16 copy is preferred because the legacy code page is unknown here.
+    """
+    if not data:
+        return ""
+    # UTF-16LE copy: a 16-bit character count followed by that many characters, near offset 54.
+    for at in (54, 55, 53, 56, 52):
+        if at + 2 > len(data):
+            continue
+        n = int.from_bytes(data[at:at + 2], "little")
+        if not 0 < n <= 256 or at + 2 + 2 * n > len(data):
+            continue
+        try:
+            text = data[at + 2:at + 2 + 2 * n].decode("utf-16-le").strip()
+        except UnicodeDecodeError:
+            continue
+        if _printable(text):
+            return text
+    n = data[0]
+    raw = data[1:1 + n].rstrip(b" \x00")
+    if n and len(raw) <= n:
+        for enc in ("utf-8", "gbk", "cp1252"):
+            try:
+                text = raw.decode(enc).strip()
+            except UnicodeDecodeError:
+                continue
+            if _printable(text):
+                return text
+    return ""
+
+
+def _split_lo(line: str) -> list[str]:
+    """LibreOffice lock-file fields: ',' separated, ';' ends the record, '\\' escapes."""
+    fields, cur, esc = [], [], False
+    for ch in line:
+        if esc:
+            cur.append(ch)
+            esc = False
+        elif ch == "\\":
+            esc = True
+        elif ch == ",":
+            fields.append("".join(cur))
+            cur = []
+        elif ch == ";":
+            break
+        else:
+            cur.append(ch)
+    fields.append("".join(cur))
+    return fields
+
+
+def libreoffice_lock_name(data: bytes) -> str:
+    """The user in a LibreOffice lock file (`.~lock.Book.xlsx#`), or "".
+
+    Content: `FormalName,UserName,host,dd.mm.yyyy hh:mm,file:///profile;`. The formal name
+    (Tools › Options › User Data) is often empty; then the second field is used.
+    """
+    for enc in ("utf-8", "gbk", "latin-1"):
+        try:
+            text = data.decode(enc)
+            break
+        except UnicodeDecodeError:
+            continue
+    fields = [f.strip() for f in _split_lo(text.lstrip("\ufeff").splitlines()[0] if text.strip() else "")]
+    for f in fields[:2]:
+        if _printable(f):
+            return f
+    return ""
+
+
+# --------------------------------------------------------------------------- temp files
+
+def temp_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}{_TEMP_MARK}{os.getpid()}")
+
+
+def _pid_alive(pid: int) -> bool:
+    if os.name == "nt":            # os.kill(pid, 0) terminates processes on Windows
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def remove_stale_temps(path: Path, max_age_hours: float = 24) -> list[Path]:
+    """Delete `.NAME.cw-tmp-<pid>` files whose process is gone (or that are older than a day)."""
+    removed = []
+    prefix = f".{path.name}{_TEMP_MARK}"
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return removed
+    now = time.time()
+    for entry in entries:
+        if not entry.name.startswith(prefix):
+            continue
+        tail = entry.name[len(prefix):]
+        pid = int(tail) if tail.isdigit() else None
+        try:
+            old = now - entry.stat(follow_symlinks=False).st_mtime > max_age_hours * 3600
+        except OSError:
+            continue
+        if pid == os.getpid() or pid is None or old or not _pid_alive(pid):
+            try:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+            except OSError:
+                pass
+    return removed
+
+
+# --------------------------------------------------------------------------- durability
+
+def fsync_dir(folder: Path) -> None:
+    if os.name == "nt":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def copy_mode(st: os.stat_result, target: Path) -> None:
+    """Give `target` the permission bits of `st` (and, as root, its owner; best effort)."""
+    os.chmod(target, stat.S_IMODE(st.st_mode))
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        try:
+            os.chown(target, st.st_uid, st.st_gid)
+        except OSError:
+            pass
+
+
+def replace(tmp: Path, path: Path) -> None:
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def file_stat(path: Path) -> tuple[int, int]:
+    st = os.stat(path)
+    return st.st_size, st.st_mtime_ns
+
+
+# --------------------------------------------------------------------------- backups
+
+def default_backup_dir(path: Path) -> Path:
+    return path.parent / BACKUP_DIR_NAME
+
+
+def _backup_re(path: Path) -> re.Pattern:
+    return re.compile(re.escape(path.stem) + r"\.(\d{8}T\d{12})" + re.escape(path.suffix) + r"\Z")
+
+
+def list_backups(path: str | os.PathLike, backup_dir: str | os.PathLike | None = None) -> list[Path]:
+    """Backups of `path`, newest first."""
+    path = Path(path)
+    folder = Path(backup_dir) if backup_dir is not None else default_backup_dir(path)
+    pattern = _backup_re(path)
+    try:
+        names = [e.name for e in os.scandir(folder) if e.is_file(follow_symlinks=False)]
+    except OSError:
+        return []
+    found = [(m.group(1), n) for n in names if (m := pattern.match(n))]
+    return [folder / n for _, n in sorted(found, reverse=True)]
+
+
+def _fresh_backup_name(path: Path, folder: Path) -> Path:
+    stamp = dt.datetime.now()
+    while True:
+        candidate = folder / f"{path.stem}.{stamp.strftime('%Y%m%dT%H%M%S%f')}{path.suffix}"
+        if not os.path.lexists(candidate):
+            return candidate
+        stamp += dt.timedelta(microseconds=1)
+
+
+def make_backup(path: Path, backup_dir: Path | None = None, *, link: bool = True) -> Path:
+    """Keep the current version of `path` as a new backup and return it.
+
+    A hard link costs nothing and stays valid because writers replace the workbook with a new
+    file (a new inode) rather than rewriting it in place; `link=False` (or a folder on another
+    file system) copies instead, to a temporary name first so a crash never leaves half a backup.
+    """
+    folder = Path(backup_dir) if backup_dir is not None else default_backup_dir(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = _fresh_backup_name(path, folder)
+    if link:
+        try:
+            os.link(path, target)
+            fsync_dir(folder)
+            return target
+        except OSError as exc:
+            if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EACCES, errno.ENOTSUP, errno.EMLINK,
+                                 getattr(errno, "EOPNOTSUPP", errno.ENOTSUP)) and os.name != "nt":
+                raise
+    part = target.with_name(target.name + ".part")
+    try:
+        with open(path, "rb") as src, open(part, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+            dst.flush()
+            os.fsync(dst.fileno())
+        shutil.copystat(path, part)
+        os.replace(part, target)
+    except BaseException:
+        try:
+            os.unlink(part)
+        except OSError:
+            pass
+        raise
+    fsync_dir(folder)
+    return target
+
+
+def copy_to_temp(src: Path, path: Path) -> Path:
+    """A private, fsynced copy of `src` beside `path` (for an atomic restore)."""
+    tmp = temp_path(path)
+    try:
+        with open(src, "rb") as fin, open(tmp, "wb") as fout:
+            shutil.copyfileobj(fin, fout, 1 << 20)
+            fout.flush()
+            os.fsync(fout.fileno())
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return tmp
+
+
+def prune_backups(path: Path, keep: int, backup_dir: Path | None = None) -> list[Path]:
+    """Delete all but the newest `keep` backups of `path`; return the deleted ones."""
+    removed = []
+    for old in list_backups(path, backup_dir)[max(keep, 0):]:
+        try:
+            old.unlink()
+            removed.append(old)
+        except OSError:
+            pass
+    return removed
