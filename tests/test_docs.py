@@ -9,6 +9,7 @@ from campaignwatch.cli import COMMANDS, parser
 from campaignwatch.config import SETTINGS
 from campaignwatch.docs import render
 from campaignwatch.findings import CATALOGUE
+from campaignwatch.flagcodes import CODES as FLAG_CODES
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -29,7 +30,7 @@ def test_every_command_and_option_is_in_the_readme():
 
 
 def test_every_finding_code_and_setting_is_in_the_readme():
-    for code in CATALOGUE:
+    for code in [*CATALOGUE, *FLAG_CODES]:
         assert f"`{code}`" in README
     for s in SETTINGS:
         assert f"`{s.key}`" in README

@@ -11,6 +11,7 @@ import re
 from .config import SETTINGS
 from .contract import ENUMS, KPI_CATALOGUE, TABLES
 from .findings import CATALOGUE
+from .flagcodes import CODES as FLAG_CODES
 
 KIND_WORDS = {
     "id": "ID", "ref": "campaign ID", "line_ref": "budget line ID", "text": "text", "person": "name",
@@ -61,6 +62,13 @@ def findings_section() -> str:
     return "\n".join(out)
 
 
+def flags_section() -> str:
+    out = ["| code | default severity | raised when (message) | suggested action |", "|---|---|---|---|"]
+    for c in FLAG_CODES.values():
+        out.append(f"| `{c.code}` | {c.severity} | {_cell(_plain(c.en))} | {_cell(_plain(c.action_en))} |")
+    return "\n".join(out)
+
+
 def settings_section() -> str:
     out = ["| setting | default | meaning |", "|---|---|---|"]
     for s in SETTINGS:
@@ -74,7 +82,8 @@ def _plain(template: str) -> str:
     return re.sub(r"\{(\w+)\}", r"<\1>", template)
 
 
-SECTIONS = {"tables": tables_section, "findings": findings_section, "settings": settings_section}
+SECTIONS = {"tables": tables_section, "findings": findings_section, "flags": flags_section,
+            "settings": settings_section}
 
 
 def render(readme: str) -> str:
