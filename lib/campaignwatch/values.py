@@ -149,6 +149,8 @@ def clean_text(s: Any) -> str:
     """
     if not isinstance(s, str):
         s = "" if s is None else str(s)
+    elif s.isascii() and s.isprintable() and s[:1] != " " and s[-1:] != " " and "  " not in s:
+        return s                          # already clean: the common case, at C speed
     s = unicodedata.normalize("NFKC", s)
     if not s.isascii():
         s = s.translate(_INVISIBLE)

@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 
 import pandas as pd
 
@@ -155,34 +156,47 @@ class Context:
         rec = self.tables.get(key)
         return rec is not None and set(columns) <= rec.present
 
-    def where(self, cid: str, line: str | None = None) -> str:
+    @cached_property
+    def _campaign_text(self) -> dict[str, tuple[str, str | None]]:
         c = self.figures.campaigns
-        name = c.at[cid, "name"] if cid in c.index and isinstance(c.at[cid, "name"], str) else ""
-        text = f"{cid} {name}".strip()
+        if c.empty:
+            return {}
+        return {cid: (f"{cid} {n}".strip() if isinstance(n, str) else cid, o if isinstance(o, str) else None)
+                for cid, n, o in zip(c.index, c["name"], c["owner"])}
+
+    def where(self, cid: str, line: str | None = None) -> str:
+        text = self._campaign_text.get(cid, (cid, None))[0]
         return f"{text} / {line}" if line else text
 
     def owner(self, cid: str) -> str | None:
-        c = self.figures.campaigns
-        v = c.at[cid, "owner"] if cid in c.index else None
-        return v if isinstance(v, str) else None
+        return self._campaign_text.get(cid, (cid, None))[1]
 
-    def evidence(self, table: str, frame: pd.DataFrame, column: str) -> list[tuple[str, int, str]]:
+    def evidence(self, table: str, rows, column: str) -> list[tuple[str, int, str]]:
         rec = self.tables[table]
-        return [(rec.tab, int(r), rec.cell(column, int(r))) for r in frame["sheet_row"]]
+        return [(rec.tab, int(r), rec.cell(column, int(r))) for r in rows]
 
 
 def grouped(ctx: Context, code: str, table: str, frame: pd.DataFrame, id_col: str, cell_col: str,
             amount_col: str | None = None, **params) -> list[Flag]:
-    """One flag per campaign for the offending records in `frame`."""
-    out = []
+    """One flag per campaign for the offending records in `frame` (plain arrays, no
+    per-group DataFrames: a workbook may hold thousands of offending rows)."""
+    out: list[Flag] = []
     if frame is None or frame.empty:
         return out
-    for cid, grp in frame.groupby("campaign_id", sort=True):
-        ids = [str(x) for x in grp[id_col]]
-        amount = int(grp[amount_col].sum()) if amount_col else None
-        p = {"where": ctx.where(cid), **{k: (v(grp) if callable(v) else v) for k, v in params.items()}}
-        out.append(Flag(code, cid, "", None, ctx.owner(cid), amount, len(grp), ids[:MAX_IDS],
-                        ctx.evidence(table, grp.head(MAX_IDS), cell_col), p))
+    frame = frame.sort_values(["campaign_id", "sheet_row"], kind="stable")
+    cids = frame["campaign_id"].tolist()
+    ids = [str(x) for x in frame[id_col].tolist()]
+    rows = frame["sheet_row"].tolist()
+    amounts = frame[amount_col].to_numpy(dtype=object) if amount_col else None
+    starts = [0] + [i for i in range(1, len(cids)) if cids[i] != cids[i - 1]] + [len(cids)]
+    for lo, hi in zip(starts, starts[1:]):
+        cid = cids[lo]
+        amount = int(sum(amounts[lo:hi])) if amount_col else None
+        p = {"where": ctx.where(cid)}
+        for k, v in params.items():
+            p[k] = v(frame.iloc[lo:hi]) if callable(v) else v
+        out.append(Flag(code, cid, "", None, ctx.owner(cid), amount, hi - lo, ids[lo:min(hi, lo + MAX_IDS)],
+                        ctx.evidence(table, rows[lo:min(hi, lo + MAX_IDS)], cell_col), p))
     return out
 
 

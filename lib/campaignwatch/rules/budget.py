@@ -19,7 +19,7 @@ class Overrun:
     unapproved: int      # max(0, E − A − P)
     pending: int         # min(P, max(0, E − A))
     late: int            # money spent over budget before the approval covering it existed
-    late_date: dt.date | None   # the day that amount was reached
+    late_date: dt.date | int | None   # the day that amount was reached
     crossed: int | None  # index (in date order) of the expense that first went over budget
 
 
@@ -29,33 +29,45 @@ def overrun(planned: int, spend: list[tuple[dt.date, int]], approvals: list[tupl
 
     `spend` holds (date, amount) of every expense (committed or actual), `approvals`
     (decided_on, amount) of every approved request, `pending` the pending requests' total.
-    late = max over the dates d on which spend was recorded of
-    min(excess by d, A) − (approvals decided on or before d), floored at 0.
     """
     spend = sorted(spend, key=lambda x: x[0])
-    total = sum(a for _, a in spend)
-    A = sum(a for _, a in approvals)
+    approvals = sorted(approvals, key=lambda x: x[0])
+    result = overrun_arrays(planned, np.array([d.toordinal() for d, _ in spend], dtype=np.int64),
+                            np.array([a for _, a in spend], dtype=object),
+                            np.array([d.toordinal() for d, _ in approvals], dtype=np.int64),
+                            np.array([a for _, a in approvals], dtype=object), pending)
+    late_date = dt.date.fromordinal(result.late_date) if result.late_date is not None else None
+    return Overrun(result.excess, result.unapproved, result.pending, result.late, late_date, result.crossed)
+
+
+def overrun_arrays(planned: int, days: np.ndarray, amounts: np.ndarray, appr_days: np.ndarray,
+                   appr_amounts: np.ndarray, pending: int) -> Overrun:
+    """The same on arrays: `days` sorted ascending (any integer day numbers), `appr_days`
+    sorted too. With excess E = max(0, spend − planned), approved A and pending P:
+      unapproved = max(0, E − A − P);  pending = min(P, max(0, E − A));
+      late = max over the days d with spend of min(excess by d, A) − (approved on or before d), ≥ 0.
+    Sums run in int64, or in Python integers when they could overflow it."""
+    if len(amounts) and amounts.dtype != object and int(np.abs(amounts).max()) * len(amounts) >= 2**62:
+        amounts = amounts.astype(object)
+    cum = np.cumsum(amounts)
+    total = int(cum[-1]) if len(cum) else 0
+    A = int(sum(appr_amounts.tolist())) if len(appr_amounts) else 0
     E = max(0, total - planned)
     unapproved = max(0, E - A - pending)
     pend = min(pending, max(0, E - A))
-    late, late_date, crossed = 0, None, None
-    decided = sorted(approvals, key=lambda x: x[0])
-    cum, j, approved_by_d = 0, 0, 0
-    i = 0
-    while i < len(spend):
-        d = spend[i][0]
-        while i < len(spend) and spend[i][0] == d:          # all spend recorded on day d
-            cum += spend[i][1]
-            if crossed is None and cum > planned:
-                crossed = i
-            i += 1
-        while j < len(decided) and decided[j][0] <= d:
-            approved_by_d += decided[j][1]
-            j += 1
-        value = max(0, min(max(0, cum - planned), A) - approved_by_d)
-        if value > late:
-            late, late_date = value, d
-    return Overrun(E, unapproved, pend, late, late_date, crossed)
+    over = cum > planned
+    crossed = int(np.argmax(over)) if len(cum) and over.any() else None
+    late, late_day = 0, None
+    if crossed is not None and A > 0:
+        last_of_day = np.r_[np.nonzero(np.diff(days))[0], len(days) - 1]       # cumulative spend per day
+        day, excess = days[last_of_day], np.maximum(cum[last_of_day] - planned, 0)
+        appr_cum = np.r_[0, np.cumsum(appr_amounts)] if len(appr_amounts) else np.zeros(1, dtype=object)
+        approved_by = appr_cum[np.searchsorted(appr_days, day, side="right")]
+        value = np.maximum(np.minimum(excess, A) - approved_by, 0)
+        k = int(np.argmax(value))
+        if value[k] > 0:
+            late, late_day = int(value[k]), int(day[k])
+    return Overrun(E, unapproved, pend, late, late_day, crossed)
 
 
 def _tolerance(ctx: Context, authorized: int) -> Decimal:
@@ -64,74 +76,84 @@ def _tolerance(ctx: Context, authorized: int) -> Decimal:
                Decimal(str(t.overrun_tolerance_min)) * 100)
 
 
-def _days(values) -> list[dt.date]:
-    return [dt.date.fromisoformat(str(v)[:10]) for v in values]
-
-
 def overruns(ctx: Context) -> list[Flag]:
-    """OVERRUN_UNAPPROVED / OVERRUN_PENDING / OVERRUN_APPROVED_LATE per line and per campaign."""
+    """OVERRUN_UNAPPROVED / OVERRUN_PENDING / OVERRUN_APPROVED_LATE per line and per campaign.
+    Expenses are sorted once per view and cut into groups; each group is a few numpy calls."""
     exp = ctx.ok("expenses")
-    if exp is None or exp.empty:
+    c = ctx.figures.campaigns
+    if exp is None or exp.empty or c.empty:
         return []
+    exp = exp[exp["campaign_id"].isin(c.index)]
     req = ctx.ok("overrun_requests")
-    if req is None:
-        req = pd.DataFrame(columns=["campaign_id", "line_id", "decision", "decided_on", "amount", "request_id", "sheet_row"])
-    figures = ctx.figures
-    as_of = np.datetime64(ctx.as_of, "D")
-    exp = exp.sort_values(["date", "sheet_row"], kind="stable")
+    as_of = ctx.as_of.toordinal()
+    approvals: dict[tuple, list] = {}
+    pendings: dict[tuple, list] = {}
+    if req is not None and not req.empty:
+        for r in req.itertuples(index=False):
+            line = r.line_id if isinstance(r.line_id, str) else None
+            for key in ((r.campaign_id, None), (r.campaign_id, line)) if line else ((r.campaign_id, None),):
+                if r.decision == "approved":
+                    day = as_of if pd.isna(r.decided_on) else pd.Timestamp(r.decided_on).date().toordinal()
+                    approvals.setdefault(key, []).append((day, int(r.amount), r))
+                elif r.decision == "pending":
+                    pendings.setdefault(key, []).append(r)
     out: list[Flag] = []
-    exp_by_c = dict(tuple(exp.groupby("campaign_id")))
-    req_by_c = dict(tuple(req.groupby("campaign_id"))) if len(req) else {}
-    for cid, row in figures.campaigns.iterrows():
-        e = exp_by_c.get(cid)
-        if e is None:
-            continue
-        r = req_by_c.get(cid, req.iloc[0:0])
-        out += _overrun_flags(ctx, cid, None, int(row["planned"]), int(row["authorized"]), e, r, as_of)
-        if len(figures.lines) and cid in figures.lines.index.get_level_values(0):
-            for line, lrow in figures.lines.loc[cid].iterrows():
-                le = e[e["line_id"] == line]
-                if le.empty:
-                    continue
-                lr = r[r["line_id"] == line]
-                out += _overrun_flags(ctx, cid, line, int(lrow["planned"]), int(lrow["authorized"]), le, lr, as_of)
+    budgets = {(cid, None): (int(p), int(a)) for cid, p, a in zip(c.index, c["planned"], c["authorized"])}
+    lines = ctx.figures.lines
+    if len(lines):
+        budgets.update({k: (int(p), int(a)) for k, p, a in zip(lines.index, lines["planned"], lines["authorized"])})
+    for view in ("campaign", "line"):
+        keys = ["campaign_id"] if view == "campaign" else ["campaign_id", "line_id"]
+        e = exp if view == "campaign" else exp[exp["line_id"].notna()]
+        e = e.sort_values([*keys, "date", "sheet_row"], kind="stable")
+        days = e["date"].to_numpy(dtype="datetime64[D]").astype(np.int64) + dt.date(1970, 1, 1).toordinal()
+        amounts = e["amount"].to_numpy(dtype=np.int64)
+        groups = e.groupby(keys, sort=False).indices
+        for key, pos in groups.items():
+            cid, line = (key, None) if view == "campaign" else key
+            if (cid, line) not in budgets:
+                continue
+            planned, authorized = budgets[(cid, line)]
+            lo, hi = pos[0], pos[-1] + 1                     # groups are contiguous after the sort
+            appr = sorted(approvals.get((cid, line), []), key=lambda a: a[0])
+            pend = pendings.get((cid, line), [])
+            result = overrun_arrays(planned, days[lo:hi], amounts[lo:hi],
+                                    np.array([a[0] for a in appr], dtype=np.int64),
+                                    np.array([a[1] for a in appr], dtype=np.int64),
+                                    sum(int(p.amount) for p in pend))
+            if result.unapproved or result.pending or result.late:
+                out += _overrun_flags(ctx, cid, line, planned, authorized, e.iloc[lo:hi], result,
+                                      [a[2] for a in appr], pend)
     return out
 
 
-def _overrun_flags(ctx, cid, line, planned, authorized, e, r, as_of) -> list[Flag]:
-    approved = r[r["decision"] == "approved"]
-    pending = r[r["decision"] == "pending"]
-    decided = approved["decided_on"].fillna(as_of)
-    result = overrun(planned, list(zip(_days(e["date"]), e["amount"].astype("int64").tolist())),
-                     list(zip(_days(decided), approved["amount"].astype("int64").tolist())),
-                     int(pending["amount"].sum()) if len(pending) else 0)
+def _overrun_flags(ctx, cid, line, planned, authorized, e, result: Overrun, approved, pending) -> list[Flag]:
     tol = _tolerance(ctx, authorized)
-    key = line or ""
     crossing = e.iloc[result.crossed:] if result.crossed is not None else e.iloc[0:0]
-    exp_ids = [str(x) for x in crossing["expense_id"]]
-    spend = int(e["amount"].sum())
-    base = {"where": ctx.where(cid, line), "spend": money(spend), "authorized": money(authorized),
+    exp_ids = [str(x) for x in crossing["expense_id"].head(MAX_IDS)]
+    base = {"where": ctx.where(cid, line), "spend": money(int(e["amount"].sum())), "authorized": money(authorized),
             "planned": money(planned)}
     rec_exp, rec_req = ctx.tables["expenses"], ctx.tables.get("overrun_requests")
     evidence = [(rec_exp.tab, int(x), rec_exp.cell("amount", int(x))) for x in crossing["sheet_row"].head(MAX_IDS)]
+    n_exp = len(crossing)
     out = []
 
-    def flag(code, amount, ids, extra=None, ev=None):
-        out.append(Flag(code, cid, key, line, ctx.owner(cid), amount, len(ids), ids[:MAX_IDS],
+    def flag(code, amount, ids, count, extra=None, ev=None):
+        out.append(Flag(code, cid, line or "", line, ctx.owner(cid), amount, count, ids[:MAX_IDS],
                         ev if ev is not None else evidence, {**base, **(extra or {})}))
 
     if result.unapproved > tol:
-        flag("OVERRUN_UNAPPROVED", result.unapproved, exp_ids)
+        flag("OVERRUN_UNAPPROVED", result.unapproved, exp_ids, n_exp)
     if result.pending > tol:
-        ids = [str(x) for x in pending["request_id"]]
-        ev = [(rec_req.tab, int(x), rec_req.cell("decision", int(x))) for x in pending["sheet_row"]] if rec_req else None
-        approvers = sorted({a for a in pending.get("approver", pd.Series(dtype=object)) if isinstance(a, str)})
-        flag("OVERRUN_PENDING", result.pending, ids + exp_ids,
+        ids = [str(p.request_id) for p in pending]
+        ev = [(rec_req.tab, int(p.sheet_row), rec_req.cell("decision", int(p.sheet_row))) for p in pending]
+        approvers = sorted({p.approver for p in pending if isinstance(p.approver, str)})
+        flag("OVERRUN_PENDING", result.pending, ids + exp_ids, len(ids) + n_exp,
              {"approver": ", ".join(approvers) or {"en": "the approver", "zh-CN": "审批人"}}, ev)
     if result.late > tol:
-        ids = [str(x) for x in approved["request_id"]]
-        flag("OVERRUN_APPROVED_LATE", result.late, exp_ids + ids,
-             {"date": result.late_date.isoformat() if result.late_date else "—"})
+        ids = [str(a.request_id) for a in approved]
+        flag("OVERRUN_APPROVED_LATE", result.late, exp_ids + ids, n_exp + len(ids),
+             {"date": dt.date.fromordinal(result.late_date).isoformat() if result.late_date else "—"})
     return out
 
 

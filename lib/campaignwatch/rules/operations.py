@@ -46,9 +46,10 @@ def expense_outside_window(ctx: Context) -> list[Flag]:
     start = e["campaign_id"].map(c["start_date"])
     end = e["campaign_id"].map(c["end_date"])
     bad = e[(e["date"] < start - grace) | (e["date"] > end + grace)]
+    starts = {cid: str(d)[:10] for cid, d in zip(c.index, c["start_date"])}
+    ends = {cid: str(d)[:10] for cid, d in zip(c.index, c["end_date"])}
     return grouped(ctx, "EXPENSE_OUTSIDE_WINDOW", "expenses", bad, "expense_id", "date", "amount",
-                   start=lambda g: str(c.at[g["campaign_id"].iat[0], "start_date"])[:10],
-                   end=lambda g: str(c.at[g["campaign_id"].iat[0], "end_date"])[:10])
+                   start=lambda g: starts[g["campaign_id"].iat[0]], end=lambda g: ends[g["campaign_id"].iat[0]])
 
 
 def expense_duplicate_suspected(ctx: Context) -> list[Flag]:
@@ -72,8 +73,9 @@ def kpi_rules(ctx: Context) -> list[Flag]:
     rec = ctx.tables["kpi_targets"]
     today = _today(ctx)
     stale = np.timedelta64(ctx.thresholds.kpi_stale_days, "D")
+    camps = c[["running", "ended", "start_date"]].to_dict("index")
     for r in k.itertuples(index=False):
-        camp = c.loc[r.campaign_id]
+        camp = camps[r.campaign_id]
         ev = [(rec.tab, int(r.sheet_row), rec.cell("target", int(r.sheet_row)))]
         p = {"where": ctx.where(r.campaign_id), "kpi": r.label, "target": _num(r.target),
              "actual": _num(r.actual), "expected": _num(r.expected), "attainment": pct(r.attainment)}

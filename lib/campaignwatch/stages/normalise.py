@@ -58,11 +58,17 @@ def normalise(raw: RawTable, opts: ReadOptions) -> tuple[Records, list[Finding]]
     table, sheet = raw.table, raw.sheet
     findings: list[Finding] = []
     first = raw.header_row0 + 1
-    row0s = [first + i for i, r in enumerate(sheet.rows[first:]) if _filled(r)]
+    body = sheet.rows[first:]
+    # any() is C-fast and true for most rows; rows it calls blank may still hold a 0 or False
+    row0s = [first + i for i, r in enumerate(body) if any(r) or _filled(r)]
     n = len(row0s)
     ok = np.ones(n, dtype=bool)
     data: dict[str, object] = {"sheet_row": np.array(row0s, dtype=np.int64) + 1}
     raws: dict[str, list] = {}
+    width = max((len(sheet.rows[r]) for r in row0s), default=0)
+    kept = [sheet.rows[r] for r in row0s]
+    columns = list(zip(*[r if len(r) == width else list(r) + [""] * (width - len(r)) for r in kept])) \
+        if kept else []
     for col in table.columns:
         fc = raw.columns.get(col.key)
         if fc is None:
@@ -71,12 +77,11 @@ def normalise(raw: RawTable, opts: ReadOptions) -> tuple[Records, list[Finding]]
                 ok[:] = False          # reported once as COLUMN_MISSING by recognition
             continue
         c0 = fc.col0
-        rows = sheet.rows
-        cells = [rows[r][c0] if c0 < len(rows[r]) else "" for r in row0s]
+        cells = list(columns[c0]) if c0 < len(columns) else [""] * n
         raws[col.key] = cells
-        parse = _parser(col, fc.scale, opts)
-        parsed = {v: parse(v) for v in set(cells)}
-        data[col.key] = _column(col, [parsed[v][0] for v in cells])
+        parsed = _parse_distinct(col, fc.scale, opts, set(cells))
+        value_of = {v: p[0] for v, p in parsed.items()}
+        data[col.key] = _column(col, list(map(value_of.__getitem__, cells)))
         bad = {v: issue for v, (val, issue) in parsed.items() if issue is not None}
         blank_needed = col.needed and not _defaulted(col) and any(_blank(v) for v in parsed)
         special = _special_cells(sheet, c0, row0s)
@@ -105,6 +110,28 @@ def normalise(raw: RawTable, opts: ReadOptions) -> tuple[Records, list[Finding]]
                   {k: fc.col0 for k, fc in raw.columns.items()},
                   {k: fc.header for k, fc in raw.columns.items()}, raws)
     return rec, findings
+
+
+def _parse_distinct(col: Column, scale: Decimal, opts: ReadOptions, distinct: set) -> dict:
+    """Parse each distinct raw value once. Money typed as numbers (the common case) is
+    converted in one vectorised step; anything else, or any number that would need
+    rounding, goes through the parser."""
+    parse = _parser(col, scale, opts)
+    if col.kind != "money":
+        return {v: parse(v) for v in distinct}
+    nums = [v for v in distinct if type(v) in (float, int) and -1e11 < v < 1e11]
+    out = {}
+    if nums:
+        arr = np.array(nums, dtype=np.float64) * (100 * int(scale))
+        cents = np.rint(arr)
+        exact = np.abs(arr - cents) < 1e-4
+        for v, c, e in zip(nums, cents.astype(np.int64).tolist(), exact.tolist()):
+            if e:
+                out[v] = (c, None)
+    for v in distinct:
+        if v not in out:
+            out[v] = parse(v)
+    return out
 
 
 def _filled(row: list) -> bool:

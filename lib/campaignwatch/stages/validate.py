@@ -56,7 +56,7 @@ def unknown_references(tables: Tables, as_of: dt.date) -> list[Finding]:
     lines = tables.get("budget_lines")
     known_lines = None
     if lines is not None and {"campaign_id", "line_id"} <= lines.present:
-        known_lines = set(zip(lines.df["campaign_id"], lines.df["line_id"]))
+        known_lines = pd.MultiIndex.from_arrays([lines.df["campaign_id"], lines.df["line_id"]])
     out = []
     names = {"campaigns_tab": campaigns.tab, "lines_tab": lines.tab if lines else ""}
     for rec in tables.values():
@@ -72,8 +72,8 @@ def unknown_references(tables: Tables, as_of: dt.date) -> list[Finding]:
         if not has_line_ref or "line_id" not in rec.present or known_lines is None:
             continue
         lid = rec.df["line_id"]
-        pairs = pd.Series(list(zip(cid, lid)), index=rec.df.index)
-        badl = lid.notna() & cid.isin(known) & ~pairs.isin(known_lines)
+        pairs = pd.MultiIndex.from_arrays([cid, lid])
+        badl = lid.notna() & cid.isin(known) & ~pd.Series(pairs.isin(known_lines), index=rec.df.index)
         for pos in np.flatnonzero(badl.to_numpy()):
             out.append(_mk(rec, "UNKNOWN_BUDGET_LINE", "line_id", pos,
                            campaign_id=rec.df["campaign_id"].iat[pos], **names))
