@@ -28,12 +28,12 @@ def demo(tmp_path):
     return path, cfg
 
 
-def sync_json(path, cfg, *extra, as_of=AS_OF):
+def sync_json(path, cfg, *extra, as_of=AS_OF, more=()):
     from io import StringIO
     from contextlib import redirect_stdout
     buf = StringIO()
     with redirect_stdout(buf):
-        code = main(["--config", str(cfg), "sync", str(path), "--as-of", as_of.isoformat(), "--json", *extra])
+        code = main(["--config", str(cfg), "sync", str(path), *more, "--as-of", as_of.isoformat(), "--json", *extra])
     return code, json.loads(buf.getvalue())
 
 
@@ -122,7 +122,7 @@ def test_one_bad_source_does_not_stop_the_others(demo, tmp_path):
     path, cfg = demo
     bad = tmp_path / "bad.xlsx"
     bad.write_bytes(b"not a workbook")
-    code, doc = sync_json(path, cfg, str(bad))
+    code, doc = sync_json(path, cfg, more=[str(bad)])
     assert code == 3
     assert [s["status"] for s in doc["sources"]] == ["ok", "failed"]
     assert doc["sources"][1]["error_code"] == "not_a_workbook"

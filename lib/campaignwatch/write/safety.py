@@ -25,9 +25,9 @@ import time
 from pathlib import Path
 
 __all__ = [
-    "find_lock", "excel_owner_name", "libreoffice_lock_name", "temp_path", "remove_stale_temps",
-    "default_backup_dir", "list_backups", "make_backup", "prune_backups", "copy_mode", "fsync_dir",
-    "replace", "file_stat", "BACKUP_DIR_NAME",
+    "find_lock", "excel_owner_name", "libreoffice_lock_name", "temp_path", "open_temp", "copy_to_temp",
+    "remove_stale_temps", "default_backup_dir", "list_backups", "make_backup", "prune_backups", "copy_mode", "fsync_dir",
+    "replace", "file_stat", "default_mode", "BACKUP_DIR_NAME",
 ]
 
 BACKUP_DIR_NAME = ".campaignwatch-backups"
@@ -100,6 +100,21 @@ def excel_owner_name(data: bytes) -> str:
             continue
         if _printable(text):
             return text
+    # ... or without the count: up to a NUL character or the space padding
+    for at in (56, 54, 55, 57):
+        chunk = data[at:at + 512]
+        chars = []
+        for i in range(0, len(chunk) - 1, 2):
+            unit = chunk[i:i + 2]
+            if unit in (b"\x00\x00", b"  "):     # NUL, or the space padding (U+2020 is no name)
+                break
+            chars.append(unit)
+        try:
+            text = b"".join(chars).decode("utf-16-le").strip()
+        except UnicodeDecodeError:
+            continue
+        if len(text) >= 2 and _printable(text) and not text.isspace():
+            return text
     n = data[0]
     raw = data[1:1 + n].rstrip(b" \x00")
     if n and len(raw) <= n:
@@ -156,6 +171,17 @@ def libreoffice_lock_name(data: bytes) -> str:
 
 def temp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}{_TEMP_MARK}{os.getpid()}")
+
+
+def open_temp(path: Path):
+    """Create `temp_path(path)` exclusively, readable by us only until `copy_mode` (a binary file object)."""
+    tmp = temp_path(path)
+    try:
+        os.unlink(tmp)                        # our own leftover from an earlier failure in this process
+    except FileNotFoundError:
+        pass
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+    return os.fdopen(fd, "wb")
 
 
 def _pid_alive(pid: int) -> bool:
@@ -224,6 +250,13 @@ def copy_mode(st: os.stat_result, target: Path) -> None:
             os.chown(target, st.st_uid, st.st_gid)
         except OSError:
             pass
+
+
+def default_mode() -> int:
+    """Permission bits a new file gets here (0o666 minus the umask)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def replace(tmp: Path, path: Path) -> None:
@@ -309,7 +342,7 @@ def copy_to_temp(src: Path, path: Path) -> Path:
     """A private, fsynced copy of `src` beside `path` (for an atomic restore)."""
     tmp = temp_path(path)
     try:
-        with open(src, "rb") as fin, open(tmp, "wb") as fout:
+        with open(src, "rb") as fin, open_temp(path) as fout:
             shutil.copyfileobj(fin, fout, 1 << 20)
             fout.flush()
             os.fsync(fout.fileno())
