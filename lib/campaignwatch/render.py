@@ -177,17 +177,19 @@ def budget_tab(info: RunInfo, fig: Figures) -> TabSpec:
         ("Forecast at completion", "完工预测", "money", 14),
     ])
     c, lines = fig.campaigns, fig.lines
+    by_campaign: dict[str, list] = {}
+    for (cid, line), l in zip(lines.index, lines.to_dict("records")):
+        by_campaign.setdefault(cid, []).append((line, l))
     i = 0
-    for cid, row in c.iterrows():
-        if len(lines) and cid in lines.index.get_level_values(0):
-            for line, l in lines.loc[cid].iterrows():
-                spec.rows.append([cid, line, _s(l["category"]), _money(l["planned"]), _money(l["approved"]),
-                                  _money(l["pending"]), _money(l["authorized"]), _money(l["committed"]),
-                                  _money(l["actual"]), _money(l["spend"]), _money(l["available"]),
-                                  _f(l["variance_pct"]), _f(l["utilisation"]), None, None, None, None])
-                if l["available"] < 0:
-                    spec.fills[(i, 10)] = "red"
-                i += 1
+    for cid, row in zip(c.index, c.to_dict("records")):
+        for line, l in by_campaign.get(cid, []):
+            spec.rows.append([cid, line, _s(l["category"]), _money(l["planned"]), _money(l["approved"]),
+                              _money(l["pending"]), _money(l["authorized"]), _money(l["committed"]),
+                              _money(l["actual"]), _money(l["spend"]), _money(l["available"]),
+                              _f(l["variance_pct"]), _f(l["utilisation"]), None, None, None, None])
+            if l["available"] < 0:
+                spec.fills[(i, 10)] = "red"
+            i += 1
         spec.rows.append([cid, _t(lang, "(campaign)", "（活动合计）"), _s(row["name"]), _money(row["planned"]),
                           _money(row["approved"]), _money(row["pending"]), _money(row["authorized"]),
                           _money(row["committed"]), _money(row["actual"]), _money(row["spend"]),

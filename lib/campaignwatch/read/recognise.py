@@ -130,7 +130,6 @@ def _scale(col: Column, hm: HeaderMatch) -> Decimal:
 def _column_findings(raw: RawTable) -> list[Finding]:
     out = []
     table, row = raw.table, raw.header_row0 + 1
-    n = _record_count(raw)
     for fc in getattr(raw, "repeated", []):
         first = raw.columns[fc.column.key]
         out.append(Finding("COLUMN_REPEATED", table.key, raw.tab, row, fc.header,
@@ -141,7 +140,7 @@ def _column_findings(raw: RawTable) -> list[Finding]:
             continue
         if col.needed and not (col.kind == "enum" and _has_default(col)):
             out.append(Finding("COLUMN_MISSING", table.key, raw.tab, row, _both(col),
-                               params={"count": n}))
+                               params={"count": _record_count(raw)}))
         else:
             out.append(Finding("COLUMN_ABSENT", table.key, raw.tab, row, _both(col)))
     return out

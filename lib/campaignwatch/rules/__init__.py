@@ -179,7 +179,8 @@ class Context:
 def grouped(ctx: Context, code: str, table: str, frame: pd.DataFrame, id_col: str, cell_col: str,
             amount_col: str | None = None, **params) -> list[Flag]:
     """One flag per campaign for the offending records in `frame` (plain arrays, no
-    per-group DataFrames: a workbook may hold thousands of offending rows)."""
+    per-group DataFrames: a workbook may hold thousands of offending rows). A callable
+    param is called with the campaign ID."""
     out: list[Flag] = []
     if frame is None or frame.empty:
         return out
@@ -194,7 +195,7 @@ def grouped(ctx: Context, code: str, table: str, frame: pd.DataFrame, id_col: st
         amount = int(sum(amounts[lo:hi])) if amount_col else None
         p = {"where": ctx.where(cid)}
         for k, v in params.items():
-            p[k] = v(frame.iloc[lo:hi]) if callable(v) else v
+            p[k] = v(cid) if callable(v) else v
         out.append(Flag(code, cid, "", None, ctx.owner(cid), amount, hi - lo, ids[lo:min(hi, lo + MAX_IDS)],
                         ctx.evidence(table, rows[lo:min(hi, lo + MAX_IDS)], cell_col), p))
     return out

@@ -78,7 +78,8 @@ def _tolerance(ctx: Context, authorized: int) -> Decimal:
 
 def overruns(ctx: Context) -> list[Flag]:
     """OVERRUN_UNAPPROVED / OVERRUN_PENDING / OVERRUN_APPROVED_LATE per line and per campaign.
-    Expenses are sorted once per view and cut into groups; each group is a few numpy calls."""
+    Expenses are sorted once per view (group, date, row) and cut into contiguous groups;
+    each group is a few numpy calls."""
     exp = ctx.ok("expenses")
     c = ctx.figures.campaigns
     if exp is None or exp.empty or c.empty:
@@ -103,18 +104,21 @@ def overruns(ctx: Context) -> list[Flag]:
     if len(lines):
         budgets.update({k: (int(p), int(a)) for k, p, a in zip(lines.index, lines["planned"], lines["authorized"])})
     for view in ("campaign", "line"):
-        keys = ["campaign_id"] if view == "campaign" else ["campaign_id", "line_id"]
         e = exp if view == "campaign" else exp[exp["line_id"].notna()]
-        e = e.sort_values([*keys, "date", "sheet_row"], kind="stable")
+        group_keys = e["campaign_id"] if view == "campaign" else e["campaign_id"] + "\x1f" + e["line_id"]
+        codes, uniques = pd.factorize(group_keys)
         days = e["date"].to_numpy(dtype="datetime64[D]").astype(np.int64) + dt.date(1970, 1, 1).toordinal()
+        order = np.lexsort((e["sheet_row"].to_numpy(), days, codes))      # by group, then date, then row
+        e, days, codes = e.iloc[order], days[order], codes[order]
         amounts = e["amount"].to_numpy(dtype=np.int64)
-        groups = e.groupby(keys, sort=False).indices
-        for key, pos in groups.items():
-            cid, line = (key, None) if view == "campaign" else key
+        ids, rows = e["expense_id"].to_numpy(dtype=object), e["sheet_row"].to_numpy()
+        bounds = np.r_[0, np.flatnonzero(np.diff(codes)) + 1, len(codes)]
+        for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+            key = uniques[codes[lo]]
+            cid, line = (key, None) if view == "campaign" else tuple(key.split("\x1f", 1))
             if (cid, line) not in budgets:
                 continue
             planned, authorized = budgets[(cid, line)]
-            lo, hi = pos[0], pos[-1] + 1                     # groups are contiguous after the sort
             appr = sorted(approvals.get((cid, line), []), key=lambda a: a[0])
             pend = pendings.get((cid, line), [])
             result = overrun_arrays(planned, days[lo:hi], amounts[lo:hi],
@@ -122,20 +126,22 @@ def overruns(ctx: Context) -> list[Flag]:
                                     np.array([a[1] for a in appr], dtype=np.int64),
                                     sum(int(p.amount) for p in pend))
             if result.unapproved or result.pending or result.late:
-                out += _overrun_flags(ctx, cid, line, planned, authorized, e.iloc[lo:hi], result,
-                                      [a[2] for a in appr], pend)
+                out += _overrun_flags(ctx, cid, line, planned, authorized, ids[lo:hi], rows[lo:hi],
+                                      amounts[lo:hi], result, [a[2] for a in appr], pend)
     return out
 
 
-def _overrun_flags(ctx, cid, line, planned, authorized, e, result: Overrun, approved, pending) -> list[Flag]:
+def _overrun_flags(ctx, cid, line, planned, authorized, ids, rows, amounts, result: Overrun, approved,
+                   pending) -> list[Flag]:
+    """The flags of one line or campaign; `ids`, `rows`, `amounts` are its expenses in date order."""
     tol = _tolerance(ctx, authorized)
-    crossing = e.iloc[result.crossed:] if result.crossed is not None else e.iloc[0:0]
-    exp_ids = [str(x) for x in crossing["expense_id"].head(MAX_IDS)]
-    base = {"where": ctx.where(cid, line), "spend": money(int(e["amount"].sum())), "authorized": money(authorized),
+    first = result.crossed if result.crossed is not None else len(ids)
+    exp_ids = [str(x) for x in ids[first:first + MAX_IDS]]
+    base = {"where": ctx.where(cid, line), "spend": money(int(amounts.sum())), "authorized": money(authorized),
             "planned": money(planned)}
     rec_exp, rec_req = ctx.tables["expenses"], ctx.tables.get("overrun_requests")
-    evidence = [(rec_exp.tab, int(x), rec_exp.cell("amount", int(x))) for x in crossing["sheet_row"].head(MAX_IDS)]
-    n_exp = len(crossing)
+    evidence = [(rec_exp.tab, int(x), rec_exp.cell("amount", int(x))) for x in rows[first:first + MAX_IDS]]
+    n_exp = len(ids) - first
     out = []
 
     def flag(code, amount, ids, count, extra=None, ev=None):

@@ -30,10 +30,12 @@ def expense_receipt_reused(ctx: Context) -> list[Flag]:
     if exp is None or not ctx.has("expenses", "receipt_no"):
         return []
     has = exp[exp["receipt_no"].notna()]
-    receipt = has["receipt_no"].str.upper().str.replace(r"\s+", "", regex=True)
+    canonical = {r: "".join(r.upper().split()) for r in has["receipt_no"].unique()}   # each distinct once
+    receipt = has["receipt_no"].map(canonical)
     bad = _known(ctx, has[receipt.duplicated(keep=False)])
+    receipts = bad.groupby("campaign_id")["receipt_no"].agg(lambda r: ", ".join(sorted(set(r)))).to_dict()
     return grouped(ctx, "EXPENSE_RECEIPT_REUSED", "expenses", bad, "expense_id", "receipt_no", "amount",
-                   receipts=lambda g: ", ".join(sorted(set(g["receipt_no"]))))
+                   receipts=receipts.get)
 
 
 def expense_outside_window(ctx: Context) -> list[Flag]:
@@ -49,7 +51,7 @@ def expense_outside_window(ctx: Context) -> list[Flag]:
     starts = {cid: str(d)[:10] for cid, d in zip(c.index, c["start_date"])}
     ends = {cid: str(d)[:10] for cid, d in zip(c.index, c["end_date"])}
     return grouped(ctx, "EXPENSE_OUTSIDE_WINDOW", "expenses", bad, "expense_id", "date", "amount",
-                   start=lambda g: starts[g["campaign_id"].iat[0]], end=lambda g: ends[g["campaign_id"].iat[0]])
+                   start=starts.get, end=ends.get)
 
 
 def expense_duplicate_suspected(ctx: Context) -> list[Flag]:

@@ -174,29 +174,32 @@ def _kpis(tables: Tables, c: pd.DataFrame, as_of: dt.date, s: KpiSettings) -> pd
     if targets is None or targets.empty:
         return pd.DataFrame(columns=cols)
     actuals = _ok(tables, "kpi_actuals")
-    series: dict[tuple[str, str], pd.DataFrame] = {}
+    agg: dict[tuple[str, str], dict] = {}
     if actuals is not None and not actuals.empty:
-        a = actuals[actuals["date"] <= np.datetime64(as_of, "D")].copy()
-        a["key"] = [kpi_key(k)[0] for k in a["kpi"]]
-        for key, grp in a.sort_values("date").groupby(["campaign_id", "key"]):
-            series[key] = grp
+        a = actuals[actuals["date"] <= np.datetime64(as_of, "D")]
+        keys = {k: kpi_key(k)[0] for k in a["kpi"].unique()}
+        a = a.assign(key=a["kpi"].map(keys)).sort_values(["date", "sheet_row"], kind="stable")
+        g = a.groupby(["campaign_id", "key"])["value"]
+        table = pd.DataFrame({"sum": g.sum(), "latest": g.last(), "average": g.mean(),
+                              "last_date": a.groupby(["campaign_id", "key"])["date"].max()})
+        agg = table.to_dict("index")
+    camps = c[["running", "ended", "elapsed", "spend"]].to_dict("index")
     rows = []
     for t in targets.itertuples(index=False):
-        if t.campaign_id not in c.index:
+        if t.campaign_id not in camps:
             continue
         key, cat = kpi_key(t.kpi)
         direction = t.direction if isinstance(t.direction, str) else (cat.direction if cat else "higher")
         aggregate = cat.aggregate if cat else "sum"
-        grp = series.get((t.campaign_id, key))
+        found = agg.get((t.campaign_id, key))
         actual, last, derived = None, None, False
-        if grp is not None and len(grp):
-            vals = grp["value"].to_numpy(dtype=float)
-            actual = float(vals.sum() if aggregate == "sum" else vals[-1] if aggregate == "latest" else vals.mean())
-            last = grp["date"].iloc[-1]
+        if found is not None:
+            actual, last = float(found[aggregate]), found["last_date"]
         elif key in ("roi", "cpa"):
-            actual = _derived(key, t.campaign_id, c, series)
+            actual = _derived(key, camps[t.campaign_id]["spend"], agg.get((t.campaign_id, "sales")),
+                              agg.get((t.campaign_id, "conversions")))
             derived = actual is not None
-        camp = c.loc[t.campaign_id]
+        camp = camps[t.campaign_id]
         running, ended = bool(camp["running"]), bool(camp["ended"])
         target = float(t.target)
         expected = target * float(camp["elapsed"]) if (running and aggregate == "sum") else target
@@ -213,15 +216,12 @@ def _kpis(tables: Tables, c: pd.DataFrame, as_of: dt.date, s: KpiSettings) -> pd
     return pd.DataFrame(rows, columns=cols)
 
 
-def _derived(key: str, cid: str, c: pd.DataFrame, series) -> float | None:
-    spend = float(c.at[cid, "spend"]) / 100
+def _derived(key: str, spend_cents: int, sales: dict | None, conversions: dict | None) -> float | None:
+    """ROI = (sales − spend) ÷ spend; CPA = spend ÷ conversions (sales and conversions summed)."""
+    spend = float(spend_cents) / 100
     if key == "roi":
-        sales = series.get((cid, "sales"))
-        if sales is None or spend <= 0:
-            return None
-        return (float(sales["value"].sum()) - spend) / spend
-    conv = series.get((cid, "conversions"))
-    total = None if conv is None else float(conv["value"].sum())
+        return None if sales is None or spend <= 0 else (float(sales["sum"]) - spend) / spend
+    total = None if conversions is None else float(conversions["sum"])
     return spend / total if total else None
 
 

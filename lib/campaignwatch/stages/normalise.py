@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from bisect import bisect_left
+from itertools import compress
 
 import numpy as np
 import pandas as pd
@@ -19,6 +21,7 @@ from ..findings import Finding, cell_ref
 from ..read.recognise import RawTable
 
 NAT = np.iinfo(np.int64).min           # integer form of NaT
+TEXT_KINDS = ("id", "ref", "line_ref", "text", "person")
 EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 
 
@@ -67,8 +70,9 @@ def normalise(raw: RawTable, opts: ReadOptions) -> tuple[Records, list[Finding]]
     raws: dict[str, list] = {}
     width = max((len(sheet.rows[r]) for r in row0s), default=0)
     kept = [sheet.rows[r] for r in row0s]
-    columns = list(zip(*[r if len(r) == width else list(r) + [""] * (width - len(r)) for r in kept])) \
-        if kept else []
+    if kept and min(map(len, kept)) < width:
+        kept = [list(r) + [""] * (width - len(r)) for r in kept]
+    columns = list(zip(*kept)) if kept else []
     for col in table.columns:
         fc = raw.columns.get(col.key)
         if fc is None:
@@ -79,11 +83,10 @@ def normalise(raw: RawTable, opts: ReadOptions) -> tuple[Records, list[Finding]]
         c0 = fc.col0
         cells = list(columns[c0]) if c0 < len(columns) else [""] * n
         raws[col.key] = cells
-        parsed = _parse_distinct(col, fc.scale, opts, set(cells))
-        value_of = {v: p[0] for v, p in parsed.items()}
+        value_of, bad = _parse_distinct(col, fc.scale, opts, set(cells))
         data[col.key] = _column(col, list(map(value_of.__getitem__, cells)))
-        bad = {v: issue for v, (val, issue) in parsed.items() if issue is not None}
-        blank_needed = col.needed and not _defaulted(col) and any(_blank(v) for v in parsed)
+        blank_needed = col.needed and not _defaulted(col) and any(
+            value_of[v] is None for v in value_of.keys() - bad.keys() if not isinstance(v, str) or not v.strip())
         special = _special_cells(sheet, c0, row0s)
         if not bad and not blank_needed and not special:
             continue
@@ -97,7 +100,8 @@ def normalise(raw: RawTable, opts: ReadOptions) -> tuple[Records, list[Finding]]
                 code = "missing"
             if code is None:
                 continue
-            f, drop = _finding(col, fc.header, table, sheet.name, row0s[i] + 1, c0, v, code, parsed.get(v))
+            f, drop = _finding(col, fc.header, table, sheet.name, row0s[i] + 1, c0, v, code,
+                               (value_of.get(v), bad.get(v)))
             findings.append(f)
             if drop:
                 ok[i] = False
@@ -112,26 +116,33 @@ def normalise(raw: RawTable, opts: ReadOptions) -> tuple[Records, list[Finding]]
     return rec, findings
 
 
-def _parse_distinct(col: Column, scale: Decimal, opts: ReadOptions, distinct: set) -> dict:
-    """Parse each distinct raw value once. Money typed as numbers (the common case) is
-    converted in one vectorised step; anything else, or any number that would need
-    rounding, goes through the parser."""
+def _parse_distinct(col: Column, scale: Decimal, opts: ReadOptions, distinct: set) -> tuple[dict, dict]:
+    """Parse each distinct raw value once: (raw -> value, raw -> issue for those with one).
+
+    Two fast paths keep the common cases out of the per-value parser: text that is already
+    clean (ASCII, printable, trimmed) is its own value, and money typed as numbers is
+    converted in one vectorised step — anything that would need rounding, or is huge, still
+    goes through the parser."""
     parse = _parser(col, scale, opts)
-    if col.kind != "money":
-        return {v: parse(v) for v in distinct}
-    nums = [v for v in distinct if type(v) in (float, int) and -1e11 < v < 1e11]
-    out = {}
-    if nums:
-        arr = np.array(nums, dtype=np.float64) * (100 * int(scale))
-        cents = np.rint(arr)
-        exact = np.abs(arr - cents) < 1e-4
-        for v, c, e in zip(nums, cents.astype(np.int64).tolist(), exact.tolist()):
-            if e:
-                out[v] = (c, None)
+    values: dict = {}
+    if col.kind in TEXT_KINDS:
+        clean = [v for v in distinct if type(v) is str and v.isascii() and v.isprintable()
+                 and v[:1] != " " and v[-1:] != " " and "  " not in v and v]
+        values.update(zip(clean, clean))
+    elif col.kind == "money":
+        nums = [v for v in distinct if type(v) in (float, int) and -1e11 < v < 1e11]
+        if nums:
+            arr = np.array(nums, dtype=np.float64) * (100 * int(scale))
+            cents = np.rint(arr)
+            exact = np.abs(arr - cents) < 1e-4
+            values.update(zip(compress(nums, exact.tolist()), cents[exact].astype(np.int64).tolist()))
+    issues: dict = {}
     for v in distinct:
-        if v not in out:
-            out[v] = parse(v)
-    return out
+        if v not in values:
+            values[v], issue = parse(v)
+            if issue is not None:
+                issues[v] = issue
+    return values, issues
 
 
 def _filled(row: list) -> bool:
@@ -151,17 +162,19 @@ def _defaulted(col: Column) -> bool:
 
 def _special_cells(sheet, c0: int, row0s: list[int]) -> dict[int, tuple[str, str]]:
     """Formula errors and uncalculated formulas in this column: record index -> (code, text)."""
-    if not sheet.errors and not sheet.uncalculated:
-        return {}
-    where = {r: i for i, r in enumerate(row0s)}
     out = {}
     for (r, c), err in sheet.errors.items():
-        if c == c0 and r in where:
-            out[where[r]] = ("formula_error", err)
+        if c == c0 and (i := _index(row0s, r)) is not None:
+            out[i] = ("formula_error", err)
     for (r, c) in sheet.uncalculated:
-        if c == c0 and r in where:
-            out[where[r]] = ("uncalculated", "")
+        if c == c0 and (i := _index(row0s, r)) is not None:
+            out[i] = ("uncalculated", "")
     return out
+
+
+def _index(sorted_rows: list[int], r: int) -> int | None:
+    i = bisect_left(sorted_rows, r)
+    return i if i < len(sorted_rows) and sorted_rows[i] == r else None
 
 
 def _finding(col: Column, header: str, table: Table, tab: str, row: int, c0: int, v, code: str,
