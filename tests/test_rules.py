@@ -113,3 +113,25 @@ def test_self_approval_through_people_aliases(tmp_path):
     sheets["People"] = [["name", "aliases", "superior"], ["Ann", "Ann Smith, 安", "Bob"]]
     _, _, flags = run(tmp_path, sheets)
     assert [(f.code, f.campaign_id) for f in flags if f.code == "SELF_APPROVAL"] == [("SELF_APPROVAL", "C1")]
+
+
+def test_a_rule_can_be_switched_off_and_its_severity_changed(tmp_path):
+    from campaignwatch.rules import run_rules as run_all
+    result = check_source(write_xlsx(tmp_path / "w.xlsx", base([["E1", "C1", "L1", D(-5), 1200, "actual", "V", None]])),
+                          defaults(), AS_OF)
+    fig = compute(result.tables, AS_OF)
+    ctx = Context(result.tables, fig, AS_OF, Thresholds(), "en")
+    default = {f.code: f.severity for f in run_all(ctx, {})}
+    assert default["EXPENSE_NO_RECEIPT"] == "medium" and default["OVERRUN_UNAPPROVED"] == "high"
+    changed = {f.code: f.severity for f in run_all(ctx, {"EXPENSE_NO_RECEIPT": "off", "OVERRUN_UNAPPROVED": "low"})}
+    assert "EXPENSE_NO_RECEIPT" not in changed and changed["OVERRUN_UNAPPROVED"] == "low"
+
+
+def test_severity_setting_is_read_from_config(tmp_path):
+    from campaignwatch.config import load
+    cfg_file = tmp_path / "c.toml"
+    cfg_file.write_text('[severity]\nEXPENSE_NO_RECEIPT = "off"\n[rules]\noverrun_tolerance_pct = 5\n')
+    cfg = load(str(cfg_file))
+    assert cfg["severity.EXPENSE_NO_RECEIPT"] == "off"
+    assert cfg["rules.overrun_tolerance_pct"] == 5.0
+    assert Thresholds.from_config(cfg).overrun_tolerance_pct == 5.0

@@ -25,6 +25,15 @@ COMMANDS = {
 }
 
 
+def say(text: str) -> None:
+    """Print, and keep working when the reader of stdout went away (`| head`)."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 class Usage(Exception):
     """A usage problem: exit code 2."""
 
@@ -116,7 +125,7 @@ def cmd_init(args, cfg) -> int:
     as_of = args.as_of or today(cfg)
     write_template(path, lang=args.lang, demo=args.demo, as_of=as_of)
     what = "demo workbook" if args.demo else "workbook"
-    print(f"wrote {what} {path}")
+    say(f"wrote {what} {path}")
     return EXIT_OK
 
 
@@ -127,10 +136,10 @@ def cmd_validate(args, cfg) -> int:
     as_of = args.as_of or today(cfg)
     results = [check_source(src, cfg, as_of, args.lang) for src in args.sources]
     if args.json:
-        print(json_document(results, as_of))
+        say(json_document(results, as_of))
     else:
         for r in results:
-            print(text_report(r))
+            say(text_report(r))
     if any(r.status == "failed" for r in results):
         return EXIT_SOURCE
     return EXIT_PROBLEMS if any(count_errors(r.findings) for r in results) else EXIT_OK
@@ -151,9 +160,9 @@ def cmd_sync(args, cfg) -> int:
                 r = sync_source(src, cfg, as_of, history, lang=args.lang, dry_run=args.dry_run)
                 results.append(r)
                 if not args.json:
-                    print(sync_report(r, dry_run=args.dry_run))
+                    say(sync_report(r, dry_run=args.dry_run))
                     if args.timings:
-                        print(timings_report(r))
+                        say(timings_report(r))
             history.finish_run("failed" if any(r.status == "failed" for r in results) else "ok")
             history.close()
     except Locked as exc:
@@ -162,7 +171,7 @@ def cmd_sync(args, cfg) -> int:
     except HistoryError as exc:
         raise ConfigError(str(exc)) from None
     if args.json:
-        print(json_document([r.check for r in results], as_of, sync_extra({id(r.check): r for r in results})))
+        say(json_document([r.check for r in results], as_of, sync_extra({id(r.check): r for r in results})))
     if any(r.status == "failed" for r in results):
         return EXIT_SOURCE
     if args.fail_on:
@@ -186,14 +195,14 @@ def cmd_restore(args, cfg) -> int:
     path = Path(args.source)
     if args.list:
         for b in xlsx.list_backups(path):
-            print(b)
+            say(b)
         return EXIT_OK
     try:
         restored = xlsx.restore(path, Path(args.backup) if args.backup else None)
     except SourceError as err:
         print(f"campaignwatch: {message(err)}", file=sys.stderr)
         return EXIT_SOURCE
-    print(f"restored {path} from {restored}")
+    say(f"restored {path} from {restored}")
     return EXIT_OK
 
 
@@ -207,7 +216,7 @@ def cmd_clean(args, cfg) -> int:
     except SourceError as err:
         print(f"campaignwatch: {message(err)}", file=sys.stderr)
         return EXIT_SOURCE
-    print(f"removed the generated tabs from {path}" + (f" (backup: {out.backup})" if out.backup else ""))
+    say(f"removed the generated tabs from {path}" + (f" (backup: {out.backup})" if out.backup else ""))
     return EXIT_OK
 
 

@@ -99,6 +99,7 @@ def campaign_status(c: pd.DataFrame, flags: list[Flag], nearly_used_at: float) -
 
 def summary_tab(info: RunInfo, fig: Figures, flags: list[Flag], links: dict[str, str]) -> TabSpec:
     lang = info.lang
+    left = sum(fig.excluded_rows.values())
     spec = _spec("summary", info, _t(lang, "Campaign summary", "活动汇总"), [
         ("Campaign ID", "活动编号", "text", 12), ("Name", "活动名称", "text", 26), ("Owner", "负责人", "text", 10),
         ("Team", "团队", "text", 10), ("Status", "状态", "text", 10), ("RAG", "红黄绿", "text", 8),
@@ -109,6 +110,9 @@ def summary_tab(info: RunInfo, fig: Figures, flags: list[Flag], links: dict[str,
         ("KPIs without data", "无数据KPI", "int", 9), ("Tasks overdue", "逾期任务", "int", 9),
         ("Open flags", "未关闭预警", "int", 9), ("High", "高", "int", 6),
     ])
+    if left:
+        spec.title.append(_t(lang, f"{left} rows that cannot be read are left out of these figures: see the Validation tab.",
+                             f"有 {left} 行无法识别，未计入以上数据，详见“数据校验”表。"))
     c = fig.campaigns
     if c.empty:
         return spec
