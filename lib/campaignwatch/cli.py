@@ -54,7 +54,9 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     s = sub.add_parser("init", help=COMMANDS["init"], description=COMMANDS["init"])
-    s.add_argument("path", metavar="PATH", help="the .xlsx file to create")
+    s.add_argument("path", metavar="PATH", nargs="?", help="the .xlsx file to create")
+    s.add_argument("--google", metavar="SPREADSHEET",
+                   help="lay the contract's tabs into this existing Google Sheet (gsheet:ID or URL) instead")
     s.add_argument("--lang", choices=("en", "zh-CN"), default="en", help="language of tabs and headers")
     s.add_argument("--demo", action="store_true", help="fill it with a realistic sample of campaigns")
     s.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD",
@@ -117,6 +119,18 @@ def today(cfg) -> dt.date:
 
 def cmd_init(args, cfg) -> int:
     from .workbook.template import write_template
+    if args.google:
+        from .gsheets.init import init_spreadsheet
+        from .read.package import SourceError, message
+        try:
+            added = init_spreadsheet(args.google, cfg, lang=args.lang)
+        except SourceError as err:
+            print(f"campaignwatch: {message(err)}", file=sys.stderr)
+            return EXIT_SOURCE
+        say(f"laid {len(added)} tabs into {args.google}" + (f": {', '.join(added)}" if added else " (all were there)"))
+        return EXIT_OK
+    if not args.path:
+        raise Usage("init needs PATH (or --google SPREADSHEET)")
     path = Path(args.path)
     if path.suffix.lower() not in (".xlsx", ".xlsm"):
         raise Usage(f"{path}: init writes .xlsx workbooks")

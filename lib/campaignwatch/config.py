@@ -36,6 +36,17 @@ SETTINGS: tuple[Setting, ...] = (
             "Refuse a workbook whose parts inflate to more than this many MiB (zip-bomb guard)."),
     Setting("limits.max_compression_ratio", 200,
             "Refuse a workbook part over 1 MiB that inflates more than this many times its packed size."),
+    Setting("google.credentials", "",
+            "Service-account key file (JSON) for Google Sheets sources (relative to config.toml); "
+            "empty: $GOOGLE_APPLICATION_CREDENTIALS."),
+    Setting("google.api_url", "https://sheets.googleapis.com",
+            "Base URL of the Sheets API (point it at an emulator or proxy; $CAMPAIGNWATCH_SHEETS_API_URL wins)."),
+    Setting("google.requests_per_minute", 50,
+            "Sheets API requests allowed per minute across all sources of one run (Google allows 60 reads "
+            "and 60 writes per minute per user)."),
+    Setting("google.timeout_seconds", 30.0, "Timeout of every Sheets API call."),
+    Setting("google.max_retries", 5, "Retries of a call that got 429, 5xx or a timeout, with exponential backoff and jitter."),
+    Setting("google.backoff_seconds", 1.0, "First backoff delay; it doubles on each retry (capped at 64 s)."),
     Setting("history.path", "campaignwatch-history.sqlite",
             "SQLite file keeping runs, flags and approved-plan fingerprints (relative to config.toml)."),
     Setting("rules.overrun_tolerance_pct", 0.0,

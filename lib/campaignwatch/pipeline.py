@@ -20,6 +20,7 @@ from .read.package import SourceError
 from .read.recognise import recognise
 from .read.workbook import RawWorkbook, read_workbook
 from .stages.normalise import ReadOptions, Records, normalise
+from .sources import is_google
 from .stages.validate import table_order, validate
 
 
@@ -70,9 +71,13 @@ def check_source(path: str | Path, cfg: Config, as_of: dt.date, lang: str | None
     result = SourceResult(str(path), language=language(cfg, lang, None))
     try:
         with timed(result.timings, "read"):
-            st = os.stat(path) if os.path.exists(path) else None
-            result.stat = (st.st_size, st.st_mtime_ns) if st else None
-            book = read_workbook(path, limits(cfg))
+            if is_google(str(path)):
+                from .gsheets.read import read_spreadsheet      # imported only when a Google source is used
+                book = read_spreadsheet(str(path), cfg)
+            else:
+                st = os.stat(path) if os.path.exists(path) else None
+                result.stat = (st.st_size, st.st_mtime_ns) if st else None
+                book = read_workbook(path, limits(cfg))
     except SourceError as err:
         result.status, result.error = "failed", err
         return result

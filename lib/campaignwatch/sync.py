@@ -23,6 +23,7 @@ from .read.package import SourceError
 from .render import RunInfo, campaign_status, render_tabs
 from .rules import Context, Flag, Thresholds, people_aliases, run_rules, verifiable
 from .rules.budget import approved_plans
+from .sources import display_name, is_google, source_key
 from .stages.compute import Figures, KpiSettings, compute
 
 
@@ -44,10 +45,6 @@ class SyncResult:
     @property
     def error(self) -> SourceError | None:
         return self.check.error or self.write_error
-
-
-def source_key(path: str | Path) -> str:
-    return str(Path(path).resolve())
 
 
 def sync_source(path: str | Path, cfg: Config, as_of: dt.date, history: History, *, lang: str | None = None,
@@ -82,7 +79,7 @@ def sync_source(path: str | Path, cfg: Config, as_of: dt.date, history: History,
             result.gone.append(_from_history(row, status))
         result.flags = flags
     with timed(timings, "render"):
-        info = RunInfo(Path(path).name, as_of, dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"),
+        info = RunInfo(display_name(path), as_of, dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"),
                        check.language, cfg["rules.nearly_used_at"], cfg["output.max_finding_rows"],
                        cfg["output.scorecard"])
         summary = _summary(result, time.perf_counter() - t0)
@@ -92,7 +89,7 @@ def sync_source(path: str | Path, cfg: Config, as_of: dt.date, history: History,
                            _campaign_links(check))
     if not dry_run:
         with timed(timings, "write"):
-            _write(result, Path(path), tabs, cfg)
+            _write(result, path if is_google(str(path)) else Path(path), tabs, cfg)
     with timed(timings, "history"):
         result.seconds = time.perf_counter() - t0
         history.record_source(key, as_of, flags, {f.flag_id: f.status for f in result.gone},
@@ -102,9 +99,14 @@ def sync_source(path: str | Path, cfg: Config, as_of: dt.date, history: History,
 
 
 def _write(result: SyncResult, path: Path, tabs, cfg: Config) -> None:
-    from .write import xlsx
     book = result.check.book
     try:
+        if book.kind == "gsheet":
+            from .gsheets.write import write_tabs as write_google
+            write_google(str(path), tabs, cfg)
+            result.written = str(path)
+            return
+        from .write import xlsx
         if book.writable:
             out = xlsx.write_tabs(path, tabs, expect_stat=result.check.stat, backups=cfg["output.backups"],
                                   stale_hours=cfg["output.stale_lock_hours"])

@@ -26,15 +26,15 @@ class Sheet:
 
 @dataclass
 class RawWorkbook:
-    path: Path
-    kind: str                  # xlsx, xlsm, xls, xlsb, ods
+    path: Path | str           # a file, or "gsheet:ID" for a Google Sheet
+    kind: str                  # xlsx, xlsm, xls, xlsb, ods, gsheet
     date1904: bool
     sheets: list[Sheet]
     generated: list[str]       # names of our own generated tabs found in it
 
     @property
     def writable(self) -> bool:
-        return self.kind in ("xlsx", "xlsm")
+        return self.kind in ("xlsx", "xlsm", "gsheet")
 
 
 def read_workbook(path: str | Path, limits: package.Limits | None = None) -> RawWorkbook:
