@@ -1,7 +1,7 @@
 """Normalise: raw grids -> typed columns, one finding per cell that cannot be read (SPEC §2, §3).
 
 Pure: no I/O. Each distinct raw value of a column is parsed once (people's messy text
-repeats a lot), then the column is built by look-up. Dates become numpy `datetime64[D]`,
+repeats a lot), then the column is built by look-up. Dates become `datetime64[s]` at midnight,
 money exact integer cents (`Int64`), numbers floats, words their canonical code.
 """
 from __future__ import annotations
@@ -90,7 +90,12 @@ def normalise(raw: RawTable, opts: ReadOptions) -> tuple[Records, list[Finding]]
         special = _special_cells(sheet, c0, row0s)
         if not bad and not blank_needed and not special:
             continue
-        for i, v in enumerate(cells):
+        problem = set(bad)
+        if blank_needed:
+            problem |= {v for v, x in value_of.items() if x is None and v not in bad}
+        where = np.flatnonzero(pd.Series(cells, dtype=object).isin(problem).to_numpy()) if problem else []
+        for i in sorted(set(where.tolist() if len(where) else []) | set(special)):
+            v = cells[i]
             code, shown = special.get(i, (None, None))
             if shown is not None:
                 v = shown or v
@@ -192,7 +197,7 @@ def _finding(col: Column, header: str, table: Table, tab: str, row: int, c0: int
     if code == V.AMBIGUOUS:
         read_as = parsed[0]
         if isinstance(read_as, int):
-            read_as = dt.date.fromordinal(read_as + EPOCH_ORDINAL)
+            read_as = dt.date.fromordinal(read_as // 86400 + EPOCH_ORDINAL)
         return mk("AMBIGUOUS_DATE", read_as=str(read_as)), False
     if code == V.ROUNDED:
         return mk("MONEY_ROUNDED", read_as=V.format_money(parsed[0], "yuan")), False
@@ -230,7 +235,7 @@ def _parser(col: Column, scale: Decimal, opts: ReadOptions):
     if kind == "date":
         def parse_date(v):
             d, issue = V.parse_date(v, dayfirst=opts.day_first, date1904=opts.date1904)
-            return (None if d is None else d.toordinal() - EPOCH_ORDINAL, issue)
+            return (None if d is None else (d.toordinal() - EPOCH_ORDINAL) * 86400, issue)
         return parse_date
     if kind == "datetime":
         return lambda v: V.parse_datetime(v, dayfirst=opts.day_first, date1904=opts.date1904)
@@ -245,7 +250,7 @@ def _column(col: Column, vals: list):
     if col.kind == "money":
         return pd.array(vals, dtype="Int64")
     if col.kind == "date":
-        return np.array([NAT if v is None else v for v in vals], dtype=np.int64).view("datetime64[D]")
+        return np.array([NAT if v is None else v for v in vals], dtype=np.int64).view("datetime64[s]")
     if col.kind == "datetime":
         return pd.to_datetime(pd.Series(vals, dtype=object), errors="coerce").to_numpy(dtype="datetime64[s]")
     if col.kind in ("number", "score"):
