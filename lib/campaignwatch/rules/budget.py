@@ -102,7 +102,9 @@ def overruns(ctx: Context) -> list[Flag]:
     budgets = {(cid, None): (int(p), int(a)) for cid, p, a in zip(c.index, c["planned"], c["authorized"])}
     lines = ctx.figures.lines
     if len(lines):
-        budgets.update({k: (int(p), int(a)) for k, p, a in zip(lines.index, lines["planned"], lines["authorized"])})
+        budgets.update({(cid, line): (p, a) for cid, line, p, a in zip(
+            lines.index.get_level_values(0), lines.index.get_level_values(1),
+            lines["planned"].tolist(), lines["authorized"].tolist())})
     for view in ("campaign", "line"):
         e = exp if view == "campaign" else exp[exp["line_id"].notna()]
         group_keys = e["campaign_id"] if view == "campaign" else e["campaign_id"] + "\x1f" + e["line_id"]

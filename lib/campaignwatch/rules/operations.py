@@ -30,7 +30,8 @@ def expense_receipt_reused(ctx: Context) -> list[Flag]:
     if exp is None or not ctx.has("expenses", "receipt_no"):
         return []
     has = exp[exp["receipt_no"].notna()]
-    canonical = {r: "".join(r.upper().split()) for r in has["receipt_no"].unique()}   # each distinct once
+    canonical = {r: r if r.isupper() and " " not in r else "".join(r.upper().split())     # each distinct once
+                 for r in has["receipt_no"].unique()}
     receipt = has["receipt_no"].map(canonical)
     bad = _known(ctx, has[receipt.duplicated(keep=False)])
     receipts = bad.groupby("campaign_id")["receipt_no"].agg(lambda r: ", ".join(sorted(set(r)))).to_dict()
