@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,31 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("google.timeout_seconds", 30.0, "Timeout of every Sheets API call."),
     Setting("google.max_retries", 5, "Retries of a call that got 429, 5xx or a timeout, with exponential backoff and jitter."),
     Setting("google.backoff_seconds", 1.0, "First backoff delay; it doubles on each retry (capped at 64 s)."),
+    Setting("dashboard.path", "",
+            "The managers' consolidated dashboard, rebuilt on every sync of configured sources: an .xlsx "
+            "path (relative to config.toml) or a Google Sheet (gsheet:ID or URL); empty: none."),
+    Setting("schedule.time", "06:30", "When `nightly` runs the sync each day (HH:MM, in general.timezone)."),
+    Setting("log.path", "campaignwatch.log", "Log file of `nightly` (rotating; relative to config.toml)."),
+    Setting("log.max_kb", 1024, "Rotate the log file when it reaches this size."),
+    Setting("log.backups", 5, "How many rotated log files to keep."),
+    Setting("digest.enabled", True, "Send a digest of what changed after each scheduled run."),
+    Setting("digest.send_unchanged", False, "Send the digest even when nothing changed."),
+    Setting("digest.per_owner", False,
+            "Also send each campaign owner a digest of their own campaigns (e-mail addresses from the people table)."),
+    Setting("email.host", "", "SMTP server for the digest; empty: no e-mail."),
+    Setting("email.port", 587, "SMTP port."),
+    Setting("email.security", "starttls", "starttls, ssl or none.", ("starttls", "ssl", "none")),
+    Setting("email.user", "", "SMTP login (empty: no login)."),
+    Setting("email.password_env", "CAMPAIGNWATCH_SMTP_PASSWORD", "Environment variable holding the SMTP password."),
+    Setting("email.sender", "", "From address of the digest."),
+    Setting("email.to", [], "Addresses that receive the full digest."),
+    Setting("webhooks.wecom_url", "", "WeCom (企业微信) group robot webhook URL; empty: not used."),
+    Setting("webhooks.dingtalk_url", "", "DingTalk (钉钉) group robot webhook URL; empty: not used."),
+    Setting("webhooks.dingtalk_secret_env", "CAMPAIGNWATCH_DINGTALK_SECRET",
+            "Environment variable with the DingTalk robot's signing secret (加签); unset: unsigned."),
+    Setting("webhooks.feishu_url", "", "Feishu (飞书) group robot webhook URL; empty: not used."),
+    Setting("webhooks.feishu_secret_env", "CAMPAIGNWATCH_FEISHU_SECRET",
+            "Environment variable with the Feishu robot's signing secret (签名校验); unset: unsigned."),
     Setting("history.path", "campaignwatch-history.sqlite",
             "SQLite file keeping runs, flags and approved-plan fingerprints (relative to config.toml)."),
     Setting("rules.overrun_tolerance_pct", 0.0,
@@ -89,9 +114,22 @@ class ConfigError(Exception):
 
 
 @dataclass
+class SourceSpec:
+    """One configured source: `source` is a path, a glob (`teams/*.xlsx`) or a Google Sheet."""
+    source: str
+    name: str = ""
+    owner: str = ""
+    team: str = ""
+
+
+SOURCE_KEYS = ("source", "name", "owner", "team")
+
+
+@dataclass
 class Config:
     values: dict[str, Any]
     path: Path | None = None
+    sources: list[SourceSpec] = field(default_factory=list)
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
@@ -134,12 +172,29 @@ def load(explicit: str | None = None) -> Config:
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
     cfg.path = path.resolve()
+    cfg.sources = _sources(data.pop("sources", []), path)
     for key, value in _flatten(data):
         setting = SETTING_BY_KEY.get(key)
         if setting is None:
             raise ConfigError(f"{path}: unknown setting {key}")
         cfg.values[key] = _check(setting, value, path)
     return cfg
+
+
+def _sources(items, path: Path) -> list[SourceSpec]:
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise ConfigError(f"{path}: sources must be [[sources]] tables")
+    out = []
+    for n, item in enumerate(items, start=1):
+        unknown = set(item) - set(SOURCE_KEYS)
+        if unknown:
+            raise ConfigError(f"{path}: source {n} has unknown key(s) {', '.join(sorted(unknown))}")
+        if not isinstance(item.get("source"), str) or not item["source"].strip():
+            raise ConfigError(f"{path}: source {n} needs source = \"path, glob or gsheet:ID\"")
+        if not all(isinstance(v, str) for v in item.values()):
+            raise ConfigError(f"{path}: source {n}: every value must be text")
+        out.append(SourceSpec(**item))
+    return out
 
 
 def _flatten(data: dict, prefix: str = ""):

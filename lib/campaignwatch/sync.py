@@ -70,13 +70,17 @@ def sync_source(path: str | Path, cfg: Config, as_of: dt.date, history: History,
         for f in flags:
             prev = previous.get(f.flag_id)
             f.first_seen = dt.date.fromisoformat(prev["first_seen"]) if prev else as_of
+            if prev:
+                f.previous_status, f.previous_severity = prev["status"], prev["severity"]
         result.new = sum(1 for f in flags if f.flag_id not in previous)
         current = {f.flag_id for f in flags}
         for fid, row in previous.items():
             if fid in current:
                 continue
             status = "resolved" if verifiable(check.tables, row["code"], row["campaign_id"]) else "unverifiable"
-            result.gone.append(_from_history(row, status))
+            gone = _from_history(row, status)
+            gone.previous_status, gone.previous_severity = row["status"], row["severity"]
+            result.gone.append(gone)
         result.flags = flags
     with timed(timings, "render"):
         info = RunInfo(display_name(path), as_of, dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"),

@@ -44,6 +44,16 @@ class Flag:
     first_seen: dt.date | None = None
     response: dict | None = None           # a manager's answer from the responses tab
     stored: str | None = None              # message kept in history (for flags no longer raised)
+    previous_status: str | None = None     # open / unverifiable in the last run; None when new
+    previous_severity: str | None = None
+
+    @property
+    def is_new(self) -> bool:
+        return self.previous_status is None and self.status == "open"
+
+    @property
+    def escalated(self) -> bool:
+        return self.previous_severity is not None and RANK[self.severity] > RANK[self.previous_severity]
 
     @property
     def identity(self) -> tuple[str, str, str]:
