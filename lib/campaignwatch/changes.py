@@ -69,11 +69,11 @@ def collect(results, as_of: dt.date, specs: dict | None = None) -> RunChanges:
         out.outcomes.append(SourceOutcome(
             spec.name if spec and spec.name else name, r.status,
             None if err is None else _message(err, r.check.language),
-            sum(1 for f in r.flags if f.status == "open" and not _waived(f)), spec.team if spec else ""))
+            sum(1 for f in r.flags if f.counts_open), spec.team if spec else ""))
         langs.append(r.check.language)
         label = out.outcomes[-1].source
         for f in r.flags:
-            if _waived(f):
+            if f.waived:
                 out.changes.append(Change("waived", label, f))
             elif f.is_new:
                 out.changes.append(Change("new", label, f))
@@ -87,10 +87,6 @@ def collect(results, as_of: dt.date, specs: dict | None = None) -> RunChanges:
         out.emails.update(_emails(r))
     out.lang = max(set(langs), key=langs.count) if langs else "en"
     return out
-
-
-def _waived(f: Flag) -> bool:
-    return bool(f.response and f.response.get("decision") == "waived")
 
 
 def _message(err, lang: str) -> str:

@@ -22,6 +22,8 @@ COMMANDS = {
     "sync": "Validate, compute figures, raise flags, record history and write the generated tabs back.",
     "restore": "Put back the newest (or a chosen) backup of a workbook.",
     "clean": "Remove campaignwatch's generated tabs from a workbook, leaving it as the team made it.",
+    "nightly": "Run the sync of every configured source every day at schedule.time (or --once), with digest.",
+    "report": "Write the weekly supervision report (a self-contained HTML file) from history.",
 }
 
 
@@ -70,7 +72,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print exactly one JSON document and nothing else")
 
     s = sub.add_parser("sync", help=COMMANDS["sync"], description=COMMANDS["sync"])
-    s.add_argument("sources", nargs="+", metavar="SOURCE", help="workbook files")
+    s.add_argument("sources", nargs="*", metavar="SOURCE",
+                   help="workbook files or Google Sheets (default: every source in config.toml, and the dashboard)")
     s.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD", help='"today" for every time-based rule')
     s.add_argument("--lang", choices=("en", "zh-CN"), help="language of the report and generated tabs")
     s.add_argument("--json", action="store_true", help="print exactly one JSON document and nothing else")
@@ -78,6 +81,17 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--fail-on", choices=("high", "medium", "low"),
                    help="exit 1 when an open flag of this severity or above is raised")
     s.add_argument("--timings", action="store_true", help="print the time each pipeline stage took")
+
+    s = sub.add_parser("nightly", help=COMMANDS["nightly"], description=COMMANDS["nightly"])
+    s.add_argument("--once", action="store_true", help="run now, once, and exit (for cron and systemd timers)")
+    s.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD", help='"today" for --once (default: today)')
+    s.add_argument("--lang", choices=("en", "zh-CN"), help="language of reports, dashboard and digest")
+
+    s = sub.add_parser("report", help=COMMANDS["report"], description=COMMANDS["report"])
+    s.add_argument("--week", action="store_true", required=True, help="the weekly supervision report")
+    s.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD", help="last day of the week reported (default: today)")
+    s.add_argument("--lang", choices=("en", "zh-CN"), help="language (default: general.language, else en)")
+    s.add_argument("--out", metavar="PATH", help="HTML file to write (default: weekly-report-YYYY-Www.html)")
 
     s = sub.add_parser("restore", help=COMMANDS["restore"], description=COMMANDS["restore"])
     s.add_argument("source", metavar="SOURCE", help="the workbook to restore")
@@ -160,38 +174,90 @@ def cmd_validate(args, cfg) -> int:
 
 
 def cmd_sync(args, cfg) -> int:
+    from .coordinator import Progress, expand, run_sources, write_dashboard
     from .history import History, HistoryError, Locked, RunLock
     from .report import json_document, sync_extra, sync_report, timings_report
-    from .sync import sync_source
     as_of = args.as_of or today(cfg)
+    configured = not args.sources
+    if configured:
+        sources = expand(cfg)
+        if not sources and not cfg.sources:
+            raise Usage("no SOURCE given and no [[sources]] in config.toml")
+    else:
+        sources = [(s, None) for s in args.sources]
     hist_path = cfg.resolve(cfg["history.path"])
-    results = []
+
+    def show(r):
+        if not args.json:
+            say(sync_report(r, dry_run=args.dry_run))
+            if args.timings:
+                say(timings_report(r))
     try:
         with RunLock(hist_path) if not args.dry_run else _nolock():
             history = History(hist_path, dry_run=args.dry_run)
             history.start_run(as_of, "sync")
-            for src in args.sources:
-                r = sync_source(src, cfg, as_of, history, lang=args.lang, dry_run=args.dry_run)
-                results.append(r)
-                if not args.json:
-                    say(sync_report(r, dry_run=args.dry_run))
-                    if args.timings:
-                        say(timings_report(r))
-            history.finish_run("failed" if any(r.status == "failed" for r in results) else "ok")
+            progress = Progress(len(sources), enabled=configured and not args.json)
+            run = run_sources(sources, cfg, as_of, history, lang=args.lang, dry_run=args.dry_run,
+                              progress=progress, on_result=show)
+            if configured and not args.dry_run:
+                write_dashboard(run, cfg, as_of, history, args.lang)
+                if run.dashboard and not args.json:
+                    say(f"dashboard: {run.dashboard}")
+                if run.dashboard_error:
+                    print(f"campaignwatch: dashboard not written: {run.dashboard_error}", file=sys.stderr)
+            history.finish_run("failed" if run.failed else "ok")
             history.close()
     except Locked as exc:
         print(f"campaignwatch: another run holds the lock ({exc})", file=sys.stderr)
         return EXIT_LOCKED
     except HistoryError as exc:
         raise ConfigError(str(exc)) from None
+    results = run.results
     if args.json:
         say(json_document([r.check for r in results], as_of, sync_extra({id(r.check): r for r in results})))
-    if any(r.status == "failed" for r in results):
+    if run.failed:
         return EXIT_SOURCE
     if args.fail_on:
         from .flagcodes import RANK
-        if any(RANK[f.severity] >= RANK[args.fail_on] for r in results for f in r.flags if f.status == "open"):
+        if any(RANK[f.severity] >= RANK[args.fail_on] for r in results for f in r.flags if f.counts_open):
             return EXIT_PROBLEMS
+    return EXIT_OK
+
+
+def cmd_nightly(args, cfg) -> int:
+    from .history import Locked, RunLock
+    from .nightly import Stop, run_once, serve, setup_logging
+    if not cfg.sources:
+        raise Usage("nightly needs [[sources]] in config.toml")
+    log_path = setup_logging(cfg)
+    stop = Stop()
+    stop.install()
+    hist_path = cfg.resolve(cfg["history.path"])
+    try:
+        with RunLock(hist_path.with_name(hist_path.name + ".nightly")):
+            if args.once:
+                run = run_once(cfg, args.as_of or today(cfg), stop, args.lang)
+                return EXIT_SOURCE if run.failed else EXIT_OK
+            print(f"campaignwatch nightly: running at {cfg['schedule.time']} {cfg['general.timezone']}; "
+                  f"log in {log_path}", file=sys.stderr)
+            serve(cfg, stop, lambda: today(cfg), args.lang)
+            return EXIT_OK
+    except Locked as exc:
+        print(f"campaignwatch: nightly is already running ({exc})", file=sys.stderr)
+        return EXIT_LOCKED
+
+
+def cmd_report(args, cfg) -> int:
+    from .weekly import write_weekly
+    as_of = args.as_of or today(cfg)
+    lang = args.lang or (cfg["general.language"] if cfg["general.language"] != "auto" else "en")
+    year, week, _ = as_of.isocalendar()
+    out = Path(args.out) if args.out else Path(f"weekly-report-{year}-W{week:02d}.html")
+    hist = cfg.resolve(cfg["history.path"])
+    if not hist.exists():
+        raise Usage(f"no history at {hist}: run sync first")
+    write_weekly(hist, out, as_of, lang)
+    say(f"wrote {out}")
     return EXIT_OK
 
 
@@ -235,7 +301,7 @@ def cmd_clean(args, cfg) -> int:
 
 
 COMMAND_FUNCS = {"init": cmd_init, "validate": cmd_validate, "sync": cmd_sync, "restore": cmd_restore,
-                 "clean": cmd_clean}
+                 "clean": cmd_clean, "nightly": cmd_nightly, "report": cmd_report}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -16,6 +16,13 @@ GENERATED = {
     "validation": ("Validation", "数据校验"),
     "scorecard": ("Scorecard", "绩效"),
     "runlog": ("Run log", "运行记录"),
+    # the managers' dashboard workbook
+    "dash_campaigns": ("All campaigns", "全部活动"),
+    "dash_flags": ("Open flags", "未关闭预警"),
+    "dash_waivers": ("Waivers", "豁免清单"),
+    "dash_totals": ("Totals", "分组汇总"),
+    "dash_trends": ("Week over week", "周环比"),
+    "dash_sources": ("Sources", "数据源"),
 }
 
 

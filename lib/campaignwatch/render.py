@@ -81,7 +81,7 @@ def _spec(key: str, info: RunInfo, title: str, columns: list[tuple[str, str, str
 
 
 def campaign_status(c: pd.DataFrame, flags: list[Flag], nearly_used_at: float) -> pd.Series:
-    open_flags = [f for f in flags if f.status == "open"]
+    open_flags = [f for f in flags if f.counts_open]
     high = {f.campaign_id for f in open_flags if f.severity == "high"}
     medium = {f.campaign_id for f in open_flags if f.severity == "medium"}
     out = {}
@@ -117,8 +117,8 @@ def summary_tab(info: RunInfo, fig: Figures, flags: list[Flag], links: dict[str,
     if c.empty:
         return spec
     status = campaign_status(c, flags, info.nearly_used_at)
-    open_by = pd.Series([f.campaign_id for f in flags if f.status == "open"], dtype=object).value_counts()
-    high_by = pd.Series([f.campaign_id for f in flags if f.status == "open" and f.severity == "high"],
+    open_by = pd.Series([f.campaign_id for f in flags if f.counts_open], dtype=object).value_counts()
+    high_by = pd.Series([f.campaign_id for f in flags if f.counts_open and f.severity == "high"],
                         dtype=object).value_counts()
     for i, (cid, row) in enumerate(c.iterrows()):
         spec.rows.append([cid, _s(row["name"]), _s(row["owner"]), _s(row["team"]),
@@ -154,14 +154,18 @@ def flags_tab(info: RunInfo, flags: list[Flag]) -> TabSpec:
     sev = {"high": _t(lang, "high", "高"), "medium": _t(lang, "medium", "中"), "low": _t(lang, "low", "低")}
     st = {"open": _t(lang, "open", "未关闭"), "resolved": _t(lang, "resolved", "已解决"),
           "unverifiable": _t(lang, "unverifiable", "无法核实"), "acknowledged": _t(lang, "acknowledged", "已知悉"),
-          "waived": _t(lang, "waived", "已豁免")}
+          "waived": _t(lang, "waived", "已豁免"), "expired": _t(lang, "open (waiver expired)", "未关闭（豁免已过期）")}
     for i, f in enumerate(flags):
         days = (info.as_of - f.first_seen).days if f.first_seen else 0
         status = f.response["decision"] if f.response and f.status == "open" else f.status
+        if status == "waived":
+            status_text = st["waived"] + f" → {f.response.get('until')}: {f.response.get('reason')}"
+        else:
+            status_text = st.get(status, status)
         spec.rows.append([f.flag_id, sev.get(f.severity, f.severity), f.code, f.campaign_id, f.line_id, f.owner,
                           _money(f.amount), f.count, ", ".join(f.ids[:20]) + (" …" if f.count > 20 else ""),
-                          f.message(lang), f.action(lang), f.first_seen, days, st.get(status, status), f.cell])
-        spec.fills[(i, 1)] = SEV_FILL.get(f.severity, "grey") if f.status == "open" else "grey"
+                          f.message(lang), f.action(lang), f.first_seen, days, status_text, f.cell])
+        spec.fills[(i, 1)] = SEV_FILL.get(f.severity, "grey") if f.counts_open else "grey"
         if f.status == "resolved":
             spec.fills[(i, 13)] = "green"
         if f.cell:
@@ -262,7 +266,7 @@ def scorecard_tab(info: RunInfo, fig: Figures, flags: list[Flag]) -> TabSpec:
     c = fig.campaigns
     if c.empty:
         return spec
-    high = pd.Series([f.owner for f in flags if f.status == "open" and f.severity == "high" and f.owner],
+    high = pd.Series([f.owner for f in flags if f.counts_open and f.severity == "high" and f.owner],
                      dtype=object).value_counts()
     for i, (owner, g) in enumerate(c[c["owner"].notna()].groupby("owner")):
         within = float((g["spend"] <= g["authorized"]).mean())

@@ -71,10 +71,10 @@ def text_report(result: SourceResult, verbose: bool = True) -> str:
 
 SYNC_WORDS = {
     "en": {"flags": "open flags", "new": "new", "resolved": "resolved", "unverifiable": "unverifiable",
-           "wrote": "wrote the generated tabs to", "dry": "dry run: nothing written",
+           "wrote": "wrote the generated tabs to", "dry": "dry run: nothing written", "waived": "waived",
            "not_written": "not written", "findings": "findings", "high": "high", "medium": "medium", "low": "low"},
     "zh-CN": {"flags": "个未关闭预警", "new": "新增", "resolved": "已解决", "unverifiable": "无法核实",
-              "wrote": "已写回生成的工作表：", "dry": "演练模式：未写入任何内容",
+              "wrote": "已写回生成的工作表：", "dry": "演练模式：未写入任何内容", "waived": "已豁免",
               "not_written": "未写回", "findings": "条校验问题", "high": "高", "medium": "中", "low": "低"},
 }
 
@@ -86,12 +86,14 @@ def sync_report(r, dry_run: bool = False, top: int = 10) -> str:
         return text_report(check)
     lang = "zh-CN" if check.language == "zh-CN" else "en"
     w = SYNC_WORDS[lang]
-    by = {s: sum(1 for f in r.flags if f.severity == s) for s in ("high", "medium", "low")}
+    by = {s: sum(1 for f in r.flags if f.severity == s and f.counts_open) for s in ("high", "medium", "low")}
+    waived = sum(1 for f in r.flags if f.waived)
     resolved = sum(1 for f in r.gone if f.status == "resolved")
     unver = sum(1 for f in r.gone if f.status == "unverifiable")
     errors = sum(1 for f in check.findings if f.severity == ERROR)
     sev = ", ".join(f"{by[s]} {w[s]}" for s in by)
-    lines = [f"{'✗' if r.status == 'failed' else '✓'} {check.source}: {len(r.flags)} {w['flags']} ({sev}); "
+    lines = [f"{'✗' if r.status == 'failed' else '✓'} {check.source}: {sum(by.values())} {w['flags']} ({sev}"
+             + (f", {waived} {w['waived']}" if waived else "") + "); "
              f"{r.new} {w['new']}, {resolved} {w['resolved']}, {unver} {w['unverifiable']}; "
              f"{len(check.findings)} {w['findings']} ({errors} errors), "
              f"{sum(check.excluded_rows.values())} {WORDS[lang]['left_out']}"]

@@ -25,6 +25,8 @@ from .rules import Context, Flag, Thresholds, people_aliases, run_rules, verifia
 from .rules.budget import approved_plans
 from .sources import display_name, is_google, source_key
 from .stages.compute import Figures, KpiSettings, compute
+from .stages.responses import apply_responses
+from .stages.validate import table_order
 
 
 @dataclass
@@ -82,6 +84,9 @@ def sync_source(path: str | Path, cfg: Config, as_of: dt.date, history: History,
             gone.previous_status, gone.previous_severity = row["status"], row["severity"]
             result.gone.append(gone)
         result.flags = flags
+        answers = apply_responses(flags, check.tables.get("responses"), as_of)
+        if answers:
+            check.findings = table_order(check.findings + answers)
     with timed(timings, "render"):
         info = RunInfo(display_name(path), as_of, dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"),
                        check.language, cfg["rules.nearly_used_at"], cfg["output.max_finding_rows"],
@@ -144,7 +149,8 @@ def _summary(result: SyncResult, seconds: float) -> dict:
     check = result.check
     return {"status": result.status, "error_code": result.error.code if result.error else None,
             "findings": len(check.findings), "errors": sum(1 for f in check.findings if f.severity == ERROR),
-            "excluded_rows": sum(check.excluded_rows.values()), "flags_open": len(result.flags),
+            "excluded_rows": sum(check.excluded_rows.values()),
+            "flags_open": sum(1 for f in result.flags if f.counts_open),
             "flags_new": result.new, "flags_resolved": sum(1 for f in result.gone if f.status == "resolved"),
             "written": bool(result.written), "seconds": round(seconds, 3)}
 
@@ -156,7 +162,8 @@ def _metrics(fig: Figures, flags: list[Flag], cfg: Config) -> list[dict]:
     status = campaign_status(c, flags, cfg["rules.nearly_used_at"])
     open_by: dict[str, int] = {}
     for f in flags:
-        open_by[f.campaign_id] = open_by.get(f.campaign_id, 0) + 1
+        if f.counts_open:
+            open_by[f.campaign_id] = open_by.get(f.campaign_id, 0) + 1
     return [{"campaign_id": cid, "planned": int(r["planned"]), "authorized": int(r["authorized"]),
              "spend": int(r["spend"]), "utilisation": None if pd.isna(r["utilisation"]) else float(r["utilisation"]),
              "kpi_score": None if pd.isna(r["kpi_score"]) else float(r["kpi_score"]),

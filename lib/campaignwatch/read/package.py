@@ -1226,3 +1226,40 @@ def _biff_globals(stream: bytes) -> bool:
             break
         pos += 4 + rlen
     return False
+
+
+# --------------------------------------------------------------------------- Google Sheets codes (gsheets/)
+
+AUTH = "auth"
+NOT_FOUND = "not_found"
+FORBIDDEN = "forbidden"
+QUOTA = "quota"
+UNREACHABLE = "unreachable"
+REJECTED = "rejected"
+CODES += (AUTH, NOT_FOUND, FORBIDDEN, QUOTA, UNREACHABLE, REJECTED)
+__all__ += ["AUTH", "NOT_FOUND", "FORBIDDEN", "QUOTA", "UNREACHABLE", "REJECTED"]
+_MESSAGES["en"].update({
+    AUTH: "{name} could not be opened because campaignwatch could not sign in to Google{detail}: check that "
+          "google.credentials (or GOOGLE_APPLICATION_CREDENTIALS) names the JSON key of a service account, then run again.",
+    NOT_FOUND: "{name} was not found on Google Sheets{detail}: check the spreadsheet ID or link, then run again.",
+    FORBIDDEN: "{name} could not be opened with the service account{detail}: share the spreadsheet with the "
+               "service account's e-mail as Editor (and enable the Google Sheets API in its project), then run again.",
+    QUOTA: "{name} was not processed because the Google Sheets API quota was used up even after retries{detail}: "
+           "run again in a minute, or lower google.requests_per_minute.",
+    UNREACHABLE: "{name} was not processed because the Google Sheets API could not be reached or did not answer "
+                 "in time{detail}: check the network and google.api_url, then run again.",
+    REJECTED: "{name} was not changed because the Google Sheets API refused campaignwatch's request{detail}: "
+              "run again, and report it if it happens again.",
+})
+_MESSAGES["zh-CN"].update({
+    AUTH: "无法打开 {name}，campaignwatch 未能登录 Google{detail}：请检查 google.credentials（或 "
+          "GOOGLE_APPLICATION_CREDENTIALS）是否指向服务账号的 JSON 密钥文件后重试。",
+    NOT_FOUND: "在 Google 表格中找不到 {name}{detail}：请检查表格 ID 或链接后重试。",
+    FORBIDDEN: "服务账号无权打开 {name}{detail}：请将该表格以“编辑者”身份共享给服务账号的邮箱（并在其项目中启用 "
+               "Google Sheets API）后重试。",
+    QUOTA: "Google Sheets API 配额已用完，重试后仍未成功，因此未处理 {name}{detail}：请一分钟后重试，或调低 "
+           "google.requests_per_minute。",
+    UNREACHABLE: "无法连接 Google Sheets API 或其未及时响应，因此未处理 {name}{detail}：请检查网络和 "
+                 "google.api_url 后重试。",
+    REJECTED: "Google Sheets API 拒绝了 campaignwatch 的请求，{name} 未被修改{detail}：请重试，如再次出现请报告。",
+})

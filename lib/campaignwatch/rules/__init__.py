@@ -48,6 +48,15 @@ class Flag:
     previous_severity: str | None = None
 
     @property
+    def waived(self) -> bool:
+        return bool(self.response and self.response.get("decision") == "waived")
+
+    @property
+    def counts_open(self) -> bool:
+        """Open and not waived: what open-flag counts, statuses and --fail-on count."""
+        return self.status == "open" and not self.waived
+
+    @property
     def is_new(self) -> bool:
         return self.previous_status is None and self.status == "open"
 

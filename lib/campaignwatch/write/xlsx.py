@@ -1602,8 +1602,13 @@ def _empty_package() -> bytes:
 
 def write_sidecar(path: str | os.PathLike, tabs: list[TabSpec], *, stale_hours: float = 12) -> WriteResult:
     """Write a fresh workbook holding only `tabs` at `sidecar_path(path)`, atomically."""
+    return write_new(sidecar_path(path), tabs, stale_hours=stale_hours)
+
+
+def write_new(target: str | os.PathLike, tabs: list[TabSpec], *, stale_hours: float = 12) -> WriteResult:
+    """Write a fresh workbook holding only `tabs` at `target` (replacing it), atomically."""
     t0 = time.perf_counter()
-    target = sidecar_path(path)
+    target = Path(target)
     if not tabs:
         raise ValueError("a sidecar workbook needs at least one tab")
     _validate_tabs(tabs)

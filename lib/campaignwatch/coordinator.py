@@ -1,0 +1,118 @@
+"""The coordinator's run: every configured source, one after the other, then the dashboard.
+
+One broken, locked or unreachable source never stops the others: each is a `SyncResult`
+with its own status. Progress goes to stderr — a live line on a terminal, plain log lines
+otherwise — so stdout stays the report (or the one JSON document).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import glob
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .config import Config, SourceSpec
+from .history import History
+from .sources import display_name, is_google
+from .sync import SyncResult, sync_source
+
+
+@dataclass
+class Run:
+    results: list[SyncResult] = field(default_factory=list)
+    specs: dict[str, SourceSpec] = field(default_factory=dict)     # source -> its configuration
+    dashboard: str | None = None                                    # written to
+    dashboard_error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return any(r.status == "failed" for r in self.results) or self.dashboard_error is not None
+
+
+def expand(cfg: Config) -> list[tuple[str, SourceSpec]]:
+    """Configured sources, globs expanded (sorted) relative to config.toml's folder."""
+    out: list[tuple[str, SourceSpec]] = []
+    for spec in cfg.sources:
+        if is_google(spec.source):
+            out.append((spec.source, spec))
+            continue
+        pattern = str(cfg.resolve(spec.source))
+        if glob.has_magic(pattern):
+            matches = sorted(p for p in glob.glob(pattern) if not Path(p).name.startswith(("~$", ".~lock")))
+            for m in matches:
+                if not m.endswith(".campaignwatch.xlsx"):         # our sidecars are not sources
+                    out.append((m, spec))
+        else:
+            out.append((pattern, spec))
+    return out
+
+
+class Progress:
+    """Per-source progress on stderr: one rewritten line on a terminal, log lines otherwise."""
+
+    def __init__(self, total: int, stream=None, enabled: bool = True):
+        self.total, self.stream, self.enabled = total, stream or sys.stderr, enabled
+        self.tty = enabled and hasattr(self.stream, "isatty") and self.stream.isatty()
+
+    def start(self, i: int, source: str) -> None:
+        if self.tty:
+            self.stream.write(f"\r\033[K[{i}/{self.total}] {display_name(source)} …")
+            self.stream.flush()
+
+    def done(self, i: int, r: SyncResult) -> None:
+        if not self.enabled:
+            return
+        opened = sum(1 for f in r.flags if f.counts_open)
+        state = "ok" if r.status == "ok" else f"failed ({r.error.code})"
+        line = (f"[{i}/{self.total}] {display_name(r.check.source)}: {state}; {opened} open flags, {r.new} new, "
+                f"{len(r.check.findings)} findings, {r.seconds:.1f}s")
+        self.stream.write(("\r\033[K" if self.tty else "campaignwatch: ") + line + "\n")
+        self.stream.flush()
+
+
+def run_sources(sources: list[tuple[str, SourceSpec | None]], cfg: Config, as_of: dt.date, history: History, *,
+                lang: str | None = None, dry_run: bool = False, progress: Progress | None = None,
+                on_result: Callable[[SyncResult], None] | None = None,
+                should_stop: Callable[[], bool] = lambda: False) -> Run:
+    run = Run()
+    for i, (src, spec) in enumerate(sources, start=1):
+        if should_stop():
+            break
+        if progress:
+            progress.start(i, src)
+        r = sync_source(src, cfg, as_of, history, lang=lang, dry_run=dry_run)
+        run.results.append(r)
+        if spec is not None:
+            run.specs[src] = spec
+        if progress:
+            progress.done(i, r)
+        if on_result:
+            on_result(r)
+    return run
+
+
+def write_dashboard(run: Run, cfg: Config, as_of: dt.date, history: History, lang: str | None = None) -> None:
+    """Rebuild the managers' dashboard from this run's results (and history for trends)."""
+    target = cfg["dashboard.path"]
+    if not target:
+        return
+    from .dashboard import dashboard_tabs
+    from .read.package import SourceError, message
+    tabs = dashboard_tabs(run, cfg, as_of, history, lang)
+    try:
+        if is_google(target):
+            from .gsheets.write import write_tabs as write_google
+            write_google(target, tabs, cfg)
+            run.dashboard = target
+        else:
+            from .write import xlsx
+            path = cfg.resolve(target)
+            if path.exists():
+                xlsx.write_tabs(path, tabs, backups=cfg["output.backups"], stale_hours=cfg["output.stale_lock_hours"])
+            else:
+                xlsx.write_new(path, tabs, stale_hours=cfg["output.stale_lock_hours"])
+            run.dashboard = str(path)
+    except SourceError as err:
+        run.dashboard_error = message(err, lang or "en")

@@ -1,0 +1,216 @@
+"""The managers' dashboard (one workbook for every source), rebuilt on every run. Pure:
+the run's results and history in, `TabSpec`s out.
+
+Tabs: every campaign of every source with its status and key figures; all open flags
+across sources, most severe and oldest first (with managers' responses); every waiver in
+force, so superiors see them; totals per team and per source; week-over-week movement
+(spend, KPI score, flags opened and resolved) from history; and the sources with their
+outcome. "Where" columns name the source file and cell of the evidence.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from .config import Config
+from .flagcodes import RANK
+from .history import History
+from .render import RunInfo, _d, _f, _money, _rag, _spec, _t, _word, campaign_status, SEV_FILL
+from .sources import display_name, source_key
+from .tabspec import TabSpec
+
+
+def dashboard_tabs(run, cfg: Config, as_of: dt.date, history: History, lang: str | None = None) -> list[TabSpec]:
+    langs = [r.check.language for r in run.results]
+    lang = lang or (cfg["general.language"] if cfg["general.language"] != "auto" else
+                    (max(set(langs), key=langs.count) if langs else "en"))
+    info = RunInfo(_t(lang, "all sources", "全部数据源"), as_of,
+                   dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"), lang, cfg["rules.nearly_used_at"])
+    return [_campaigns(info, run), _flags(info, run), _waivers(info, run), _totals(info, run),
+            _trends(info, run, history, as_of), _sources(info, run)]
+
+
+def _label(run, r) -> tuple[str, str]:
+    spec = run.specs.get(r.check.source)
+    name = (spec.name if spec and spec.name else display_name(r.check.source))
+    return name, (spec.team if spec and spec.team else "")
+
+
+def _campaigns(info: RunInfo, run) -> TabSpec:
+    lang = info.lang
+    spec = _spec("dash_campaigns", info, _t(lang, "Every campaign", "全部活动"), [
+        ("Source", "数据源", "text", 18), ("Team", "团队", "text", 10), ("Campaign ID", "活动编号", "text", 12),
+        ("Name", "活动名称", "text", 24), ("Owner", "负责人", "text", 10), ("Status", "状态", "text", 10),
+        ("RAG", "红黄绿", "text", 7), ("End", "结束日期", "date", 11), ("Authorized", "核定预算", "money", 14),
+        ("Spend", "支出", "money", 14), ("Available", "可用余额", "money", 14), ("Utilisation", "使用率", "percent", 9),
+        ("KPI score", "KPI得分", "percent", 9), ("Open flags", "未关闭预警", "int", 8), ("High", "高", "int", 6),
+        ("Where", "位置", "text", 28),
+    ])
+    i = 0
+    for r in run.results:
+        if r.figures is None or r.figures.campaigns.empty:
+            continue
+        name, team = _label(run, r)
+        c = r.figures.campaigns
+        status = campaign_status(c, r.flags, info.nearly_used_at)
+        rec = r.check.tables.get("campaigns")
+        rows = dict(zip(rec.df["campaign_id"], rec.df["sheet_row"])) if rec is not None else {}
+        for cid, row in zip(c.index, c.to_dict("records")):
+            opened = [f for f in r.flags if f.counts_open and f.campaign_id == cid]
+            where = f"{display_name(r.check.source)} › {rec.cell('campaign_id', int(rows[cid]))}" if cid in rows else ""
+            spec.rows.append([name, team or (row["team"] if isinstance(row["team"], str) else None), cid,
+                              row["name"] if isinstance(row["name"], str) else None,
+                              row["owner"] if isinstance(row["owner"], str) else None,
+                              _word("campaign_status", row["status"], lang), _rag(status[cid], lang),
+                              _d(row["end_date"]), _money(row["authorized"]), _money(row["spend"]),
+                              _money(row["available"]), _f(row["utilisation"]), _f(row["kpi_score"]),
+                              len(opened), sum(1 for f in opened if f.severity == "high"), where])
+            spec.fills[(i, 6)] = status[cid]
+            i += 1
+    return spec
+
+
+def _open_flags(run):
+    for r in run.results:
+        for f in r.flags:
+            if f.status == "open":
+                yield r, f
+
+
+def _flags(info: RunInfo, run) -> TabSpec:
+    lang = info.lang
+    spec = _spec("dash_flags", info, _t(lang, "Open flags across sources, most severe and oldest first",
+                                        "各数据源未关闭预警（按严重程度和时长排序）"), [
+        ("Severity", "严重程度", "text", 9), ("Days open", "持续天数", "int", 8), ("Source", "数据源", "text", 18),
+        ("Flag ID", "预警编号", "text", 10), ("Code", "代码", "text", 24), ("Campaign", "活动", "text", 10),
+        ("Owner", "负责人", "text", 10), ("Amount", "金额", "money", 13), ("What is wrong", "问题", "text", 60),
+        ("Response", "处理", "text", 24), ("First seen", "首次发现", "date", 11), ("Where", "位置", "text", 28),
+    ])
+    items = sorted(_open_flags(run), key=lambda rf: (-RANK[rf[1].severity], rf[1].first_seen or info.as_of))
+    sev = {"high": _t(lang, "high", "高"), "medium": _t(lang, "medium", "中"), "low": _t(lang, "low", "低")}
+    for i, (r, f) in enumerate(items):
+        name, _ = _label(run, r)
+        resp = f.response or {}
+        answer = {"acknowledged": _t(lang, "acknowledged", "已知悉"), "waived": _t(lang, "waived until ", "豁免至 ")
+                  + str(resp.get("until")), "expired": _t(lang, "waiver expired", "豁免已过期")}.get(resp.get("decision"), "")
+        spec.rows.append([sev[f.severity], (info.as_of - f.first_seen).days if f.first_seen else 0, name, f.flag_id,
+                          f.code, f.campaign_id, f.owner, _money(f.amount), f.message(lang), answer or None,
+                          f.first_seen, f"{display_name(r.check.source)} › {f.cell}" if f.cell else None])
+        spec.fills[(i, 0)] = "grey" if f.waived else SEV_FILL[f.severity]
+    return spec
+
+
+def _waivers(info: RunInfo, run) -> TabSpec:
+    lang = info.lang
+    spec = _spec("dash_waivers", info, _t(lang, "Every waiver in force — for superiors", "生效中的豁免 — 供上级审阅"), [
+        ("Source", "数据源", "text", 18), ("Flag ID", "预警编号", "text", 10), ("Code", "代码", "text", 24),
+        ("Campaign", "活动", "text", 10), ("Severity", "严重程度", "text", 9), ("Amount", "金额", "money", 13),
+        ("Waived by", "处理人", "text", 10), ("On", "日期", "text", 11), ("Until", "有效期至", "text", 11),
+        ("Reason", "理由", "text", 40), ("What is wrong", "问题", "text", 60),
+    ])
+    for r, f in _open_flags(run):
+        if f.waived:
+            resp = f.response
+            spec.rows.append([_label(run, r)[0], f.flag_id, f.code, f.campaign_id, f.severity, _money(f.amount),
+                              resp.get("by"), resp.get("on"), resp.get("until"), resp.get("reason"), f.message(lang)])
+    return spec
+
+
+def _totals(info: RunInfo, run) -> TabSpec:
+    lang = info.lang
+    spec = _spec("dash_totals", info, _t(lang, "Totals per team and per source", "按团队和数据源汇总"), [
+        ("By", "维度", "text", 8), ("Team or source", "团队或数据源", "text", 22), ("Campaigns", "活动数", "int", 9),
+        ("Authorized", "核定预算", "money", 15), ("Spend", "支出", "money", 15), ("Utilisation", "使用率", "percent", 9),
+        ("Open flags", "未关闭预警", "int", 9), ("High", "高", "int", 6), ("Medium", "中", "int", 6), ("Low", "低", "int", 6),
+        ("Red campaigns", "红色活动", "int", 9),
+    ])
+    groups: dict[tuple[str, str], dict] = {}
+    for r in run.results:
+        if r.figures is None or r.figures.campaigns.empty:
+            continue
+        name, team = _label(run, r)
+        c = r.figures.campaigns
+        status = campaign_status(c, r.flags, info.nearly_used_at)
+        teams = [team or (t if isinstance(t, str) else "—") for t in c["team"]]
+        for cid, t, auth, spend in zip(c.index, teams, c["authorized"].tolist(), c["spend"].tolist()):
+            flags = [f for f in r.flags if f.counts_open and f.campaign_id == cid]
+            for key in ((_t(lang, "team", "团队"), t), (_t(lang, "source", "数据源"), name)):
+                g = groups.setdefault(key, {"n": 0, "auth": 0, "spend": 0, "high": 0, "medium": 0, "low": 0, "red": 0})
+                g["n"] += 1
+                g["auth"] += int(auth)
+                g["spend"] += int(spend)
+                g["red"] += status[cid] == "red"
+                for f in flags:
+                    g[f.severity] += 1
+    for i, ((by, name), g) in enumerate(sorted(groups.items())):
+        util = g["spend"] / g["auth"] if g["auth"] else None
+        spec.rows.append([by, name, g["n"], _money(g["auth"]), _money(g["spend"]), util,
+                          g["high"] + g["medium"] + g["low"], g["high"], g["medium"], g["low"], g["red"]])
+        if g["red"]:
+            spec.fills[(i, 10)] = "red"
+    return spec
+
+
+def _week(d: dt.date) -> tuple[dt.date, dt.date]:
+    start = d - dt.timedelta(days=d.weekday())
+    return start, start + dt.timedelta(days=6)
+
+
+def _trends(info: RunInfo, run, history: History, as_of: dt.date) -> TabSpec:
+    """This week's latest figures against last week's, per campaign; flags opened and resolved."""
+    lang = info.lang
+    spec = _spec("dash_trends", info, _t(lang, "Week over week (from history)", "周环比（来自历史记录）"), [
+        ("Source", "数据源", "text", 18), ("Campaign", "活动", "text", 10), ("Spend this week", "本周支出", "money", 14),
+        ("Spend last week", "上周支出", "money", 14), ("Spend change", "支出变化", "money", 13),
+        ("KPI score this week", "本周KPI得分", "percent", 10), ("KPI score last week", "上周KPI得分", "percent", 10),
+        ("Flags opened this week", "本周新增预警", "int", 10), ("Flags resolved this week", "本周解决预警", "int", 10),
+    ])
+    db = history.db
+    if db is None:
+        return spec
+    this_start, this_end = _week(as_of)
+    last_start, last_end = this_start - dt.timedelta(days=7), this_start - dt.timedelta(days=1)
+
+    def latest(key: str, lo: dt.date, hi: dt.date) -> dict[str, tuple]:
+        rows = db.execute(
+            "SELECT campaign_id, spend, kpi_score FROM metrics WHERE source=? AND as_of BETWEEN ? AND ? "
+            "ORDER BY as_of, run_id", (key, lo.isoformat(), hi.isoformat())).fetchall()
+        return {r["campaign_id"]: (r["spend"], r["kpi_score"]) for r in rows}
+
+    for r in run.results:
+        if r.figures is None:
+            continue
+        key, name = source_key(r.check.source), _label(run, r)[0]
+        now, before = latest(key, this_start, this_end), latest(key, last_start, last_end)
+        opened = dict(db.execute("SELECT campaign_id, count(*) FROM flags WHERE source=? AND first_seen BETWEEN ? AND ?"
+                                 " GROUP BY campaign_id", (key, this_start.isoformat(), this_end.isoformat())).fetchall())
+        resolved = dict(db.execute("SELECT campaign_id, count(*) FROM flags WHERE source=? AND resolved_on BETWEEN ? AND ?"
+                                   " GROUP BY campaign_id", (key, this_start.isoformat(), this_end.isoformat())).fetchall())
+        for cid in r.figures.campaigns.index:
+            cur = now.get(cid, (int(r.figures.campaigns.at[cid, "spend"]), None))
+            prev = before.get(cid)
+            spec.rows.append([name, cid, _money(cur[0]), _money(prev[0]) if prev else None,
+                              _money(cur[0] - prev[0]) if prev and cur[0] is not None and prev[0] is not None else None,
+                              _f(cur[1]), _f(prev[1]) if prev else None, opened.get(cid, 0), resolved.get(cid, 0)])
+    return spec
+
+
+def _sources(info: RunInfo, run) -> TabSpec:
+    lang = info.lang
+    spec = _spec("dash_sources", info, _t(lang, "Sources in this run", "本次运行的数据源"), [
+        ("Source", "数据源", "text", 22), ("Team", "团队", "text", 10), ("Owner", "负责人", "text", 10),
+        ("Status", "状态", "text", 9), ("Problem", "问题", "text", 60), ("Open flags", "未关闭预警", "int", 9),
+        ("Findings", "校验问题", "int", 9), ("Rows left out", "未计入行", "int", 9), ("File", "文件", "text", 40),
+    ])
+    for i, r in enumerate(run.results):
+        spec_ = run.specs.get(r.check.source)
+        name, team = _label(run, r)
+        err = r.error
+        from .read.package import message
+        spec.rows.append([name, team or None, spec_.owner if spec_ and spec_.owner else None,
+                          _t(lang, "ok", "正常") if r.status == "ok" else _t(lang, "failed", "失败"),
+                          message(err, lang) if err else None, sum(1 for f in r.flags if f.counts_open),
+                          len(r.check.findings), sum(r.check.excluded_rows.values()), r.check.source])
+        spec.fills[(i, 3)] = "green" if r.status == "ok" else "red"
+    return spec

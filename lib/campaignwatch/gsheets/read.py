@@ -1,0 +1,117 @@
+"""Read a Google Sheet into the same `RawWorkbook` the xlsx reader produces — in two requests.
+
+1. `spreadsheets.get` with `fields` limited to the sheets' properties, developer metadata
+   and protected-range ids (no cells): which tabs exist, which are ours;
+2. one `values:batchGet` of every tab that is not generated (ranges = quoted tab names),
+   `UNFORMATTED_VALUE`, dates as `SERIAL_NUMBER`, `ROWS`.
+
+The grids are what python-calamine gives for an .xlsx: row 0 is sheet row 1, padded to a
+rectangle with '', numbers as floats, booleans as bools. A cell whose value is exactly a
+spreadsheet error literal (`#DIV/0!`, `#N/A`, …) goes to `Sheet.errors` and reads as ''.
+
+Dates: the API sends serial numbers. In the columns recognised as date / date-time columns
+a serial becomes a `date` (whole number) or `datetime` (with a fraction), which is what
+calamine hands over for a date-formatted cell — so messages quote `2026-12-01`, not 46357,
+and both backends report the same. Serials elsewhere stay numbers (the normaliser reads
+serials in date columns anyway).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from ..config import Config
+from ..names import is_generated
+from ..read.workbook import RawWorkbook, Sheet
+from . import client
+
+METADATA_FIELDS = ("sheets(properties(sheetId,title,index,sheetType,hidden,gridProperties),"
+                   "developerMetadata(metadataId,metadataKey,metadataValue,location),"
+                   "protectedRanges(protectedRangeId,range,description,warningOnly))")
+
+# Excel's and Google Sheets' error literals, as UNFORMATTED_VALUE renders them.
+ERROR_LITERALS = frozenset({
+    "#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#ERROR!", "#GETTING_DATA",
+    "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!", "#PYTHON!",
+})
+
+_EPOCH = dt.datetime(1899, 12, 30)
+_MAX_SERIAL = 2958466              # 10000-01-01
+
+
+def quote_tab(title: str) -> str:
+    """A tab name as an A1 range: 'Tab' with inner quotes doubled."""
+    return "'" + title.replace("'", "''") + "'"
+
+
+def read_spreadsheet(source: str, cfg: Config) -> RawWorkbook:
+    sid, name = client.source_name(source)
+    api = client.connect(cfg, name)
+    meta = api.metadata(sid, METADATA_FIELDS)
+    client.remember(sid, meta)
+    tabs, generated = [], []
+    for sheet in meta.get("sheets", []) or []:
+        props = sheet.get("properties", {}) or {}
+        if props.get("sheetType", "GRID") != "GRID":
+            continue                              # charts on their own sheet, data-source sheets
+        title = str(props.get("title", ""))
+        (generated if is_generated(title) else tabs).append(title)
+    ranges = api.values(sid, [quote_tab(t) for t in tabs]) if tabs else []
+    sheets = [to_sheet(title, vr.get("values") or []) for title, vr in zip(tabs, ranges)]
+    book = RawWorkbook(name, "gsheet", False, sheets, generated)
+    dates_in_date_columns(book)
+    return book
+
+
+def to_sheet(title: str, values: list[list]) -> Sheet:
+    errors: dict[tuple[int, int], str] = {}
+    width = max((len(r) for r in values), default=0)
+    rows: list[list] = []
+    for r, raw in enumerate(values):
+        row = []
+        for c, v in enumerate(raw):
+            if isinstance(v, str):
+                if v in ERROR_LITERALS:
+                    errors[(r, c)] = v
+                    v = ""
+            elif isinstance(v, bool):
+                pass
+            elif isinstance(v, int):
+                v = float(v)                      # calamine hands every number over as a float
+            elif not isinstance(v, float):
+                v = "" if v is None else str(v)
+            row.append(v)
+        if len(row) < width:
+            row.extend([""] * (width - len(row)))
+        rows.append(row)
+    return Sheet(title, rows, errors)
+
+
+def serial_to_python(v: float) -> dt.date | dt.datetime | None:
+    """A Sheets serial number as calamine gives a date cell: a date, or a datetime when it has a time."""
+    if not (1 <= v < _MAX_SERIAL) or not math.isfinite(v):
+        return None
+    days = math.floor(v)
+    seconds = round((v - days) * 86400)
+    if seconds >= 86400:
+        days, seconds = days + 1, 0
+    when = _EPOCH + dt.timedelta(days=days, seconds=seconds)
+    return when if seconds else when.date()
+
+
+def dates_in_date_columns(book: RawWorkbook) -> None:
+    from ..read.recognise import recognise
+    found = recognise(book)
+    for raw in found.tables.values():
+        rows = raw.sheet.rows
+        for fc in raw.columns.values():
+            if fc.column.kind not in ("date", "datetime"):
+                continue
+            c = fc.col0
+            for r in range(raw.header_row0 + 1, len(rows)):
+                row = rows[r]
+                v = row[c] if c < len(row) else None
+                if type(v) is float:
+                    d = serial_to_python(v)
+                    if d is not None:
+                        row[c] = d

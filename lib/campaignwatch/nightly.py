@@ -1,0 +1,96 @@
+"""`campaignwatch nightly`: the scheduled run, one instance at a time.
+
+Every day at `schedule.time` (in `general.timezone`) it syncs every configured source,
+rebuilds the dashboard and sends the digest of what changed. `--once` runs it now and
+exits (for cron and systemd timers). A lock beside the history file (`PATH.nightly.lock`)
+keeps a second instance out; it names the holder. SIGTERM/SIGINT stop it cleanly: the
+source being synced is finished (writes are atomic anyway) and no further one is started.
+Logs go to a rotating file (`log.*`) and to stderr.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import logging.handlers
+import signal
+import time
+from pathlib import Path
+
+from .config import Config
+
+log = logging.getLogger("campaignwatch")
+
+
+class Stop:
+    """Set by SIGTERM/SIGINT; checked between sources and while waiting."""
+
+    def __init__(self):
+        self.requested = False
+
+    def __call__(self, signum=None, frame=None) -> None:
+        self.requested = True
+        log.info("stop requested (signal %s); finishing the current source", signum)
+
+    def install(self) -> None:
+        signal.signal(signal.SIGTERM, self)
+        signal.signal(signal.SIGINT, self)
+
+
+def setup_logging(cfg: Config) -> Path:
+    path = cfg.resolve(cfg["log.path"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    log.setLevel(logging.INFO)
+    log.handlers.clear()
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s")
+    for handler in (logging.handlers.RotatingFileHandler(path, maxBytes=cfg["log.max_kb"] * 1024,
+                                                         backupCount=cfg["log.backups"], encoding="utf-8"),
+                    logging.StreamHandler()):
+        handler.setFormatter(fmt)
+        log.addHandler(handler)
+    return path
+
+
+def run_once(cfg: Config, as_of: dt.date, stop: Stop, lang: str | None = None):
+    """Sync every configured source, rebuild the dashboard, send the digest. Returns the Run."""
+    from .changes import collect
+    from .coordinator import expand, run_sources, write_dashboard
+    from .history import History, RunLock
+    from .report import sync_report
+    sources = expand(cfg)
+    log.info("run for %s: %d sources", as_of.isoformat(), len(sources))
+    hist_path = cfg.resolve(cfg["history.path"])
+    with RunLock(hist_path):                          # no manual sync in the middle of ours
+        history = History(hist_path)
+        history.start_run(as_of, "nightly")
+        run = run_sources(sources, cfg, as_of, history, lang=lang,
+                          on_result=lambda r: log.info("%s", sync_report(r, top=0).splitlines()[0]),
+                          should_stop=lambda: stop.requested)
+        write_dashboard(run, cfg, as_of, history, lang)
+        if run.dashboard:
+            log.info("dashboard written to %s", run.dashboard)
+        if run.dashboard_error:
+            log.error("dashboard not written: %s", run.dashboard_error)
+        history.finish_run("failed" if run.failed else "ok")
+        history.close()
+    if cfg["digest.enabled"] and not stop.requested:
+        from .notify import deliver
+        for line in deliver(cfg, collect(run.results, as_of, run.specs)):
+            log.info("digest: %s", line)
+    return run
+
+
+def serve(cfg: Config, stop: Stop, today, lang: str | None = None) -> None:
+    """Run at schedule.time every day until stopped."""
+    import schedule
+    scheduler = schedule.Scheduler()
+    def job():
+        try:
+            run_once(cfg, today(), stop, lang)
+        except Exception:                     # a bad night must not end the service
+            log.exception("nightly run failed")
+    scheduler.every().day.at(cfg["schedule.time"], cfg["general.timezone"]).do(job)
+    log.info("nightly: next run at %s", scheduler.next_run)
+    while not stop.requested:
+        scheduler.run_pending()
+        time.sleep(1)
+    log.info("nightly: stopped")

@@ -1,0 +1,62 @@
+"""Managers answer flags in the responses tab (SPEC §2, §5). Pure: flags and records in,
+findings out; each answered flag gets its `response`.
+
+- acknowledged: the flag stays open, marked as seen (by whom, when);
+- waived with a reason until a date: the flag does not count as open until that date
+  passes, and is listed as waived (on the dashboard and in the digest) so superiors see
+  every waiver. A waiver whose date has passed no longer applies.
+A response naming an unknown flag ID, a waiver without a reason or without an end date
+gets a finding (and does not apply).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from ..findings import Finding
+from ..rules import Flag
+from .normalise import Records
+
+
+def _day(v) -> dt.date | None:
+    return None if v is None or pd.isna(v) else pd.Timestamp(v).date()
+
+
+def apply_responses(flags: list[Flag], rec: Records | None, as_of: dt.date) -> list[Finding]:
+    if rec is None or rec.ok.empty:
+        return []
+    by_id = {f.flag_id: f for f in flags}
+    findings = []
+    for pos, r in enumerate(rec.df.to_dict("records")):
+        if not r["valid"]:
+            continue
+        fid = (r["flag_id"] or "").strip().upper()
+        row = int(r["sheet_row"])
+
+        def finding(code: str, key: str) -> Finding:
+            return Finding(code, rec.table.key, rec.tab, row, rec.headers.get(key, key), rec.cell(key, row),
+                           rec.typed(key, pos))
+        flag = by_id.get(fid)
+        if flag is None:
+            findings.append(finding("RESPONSE_UNKNOWN_FLAG", "flag_id"))
+            continue
+        response = {"decision": r["decision"], "by": r["by"], "on": _iso(r["on"]), "reason": r["reason"],
+                    "until": _iso(r["until"]), "row": row}
+        if r["decision"] == "waived":
+            if not r["reason"]:
+                findings.append(finding("RESPONSE_NO_REASON", "reason"))
+                continue
+            until = _day(r["until"])
+            if until is None:
+                findings.append(finding("RESPONSE_NO_UNTIL", "until"))
+                continue
+            if until < as_of:
+                response["decision"] = "expired"
+        flag.response = response
+    return findings
+
+
+def _iso(v) -> str | None:
+    d = _day(v)
+    return d.isoformat() if d else None
