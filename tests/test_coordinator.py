@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -31,7 +30,7 @@ def night(tmp_path):
     (teams / ".~lock.b-brand.xlsx#").write_text(",Chen Chen,desk-7,26.11.2026 08:00,file:///b;\n")
     (teams / "c-broken.xlsx").write_bytes(b"PK\x03\x04 truncated")
     cfg = tmp_path / "config.toml"
-    cfg.write_text(f'''
+    cfg.write_text('''
 [history]
 path = "history.sqlite"
 [dashboard]

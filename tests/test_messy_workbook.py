@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 
 from conftest import AS_OF, needs_soffice, soffice_convert, write_xlsx
 from campaignwatch.config import defaults

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pandas as pd
 
 from .config import Config
 from .flagcodes import RANK

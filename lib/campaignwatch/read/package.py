@@ -534,7 +534,7 @@ def _parse_xml(data: bytes, member: str):
     _check_prolog(b"".join(_to_utf8(iter([data]))), member, complete=True)
     try:
         return SafeET.fromstring(data, forbid_dtd=True)
-    except defusedxml.DefusedXmlException as exc:
+    except defusedxml.DefusedXmlException:
         raise SourceError(HOSTILE_XML, f"in {member}") from None
     except (ParseError, ValueError, UnicodeError) as exc:
         raise SourceError(NOT_A_WORKBOOK, f"{member} is not valid XML: {_short(exc)}") from None
