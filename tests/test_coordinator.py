@@ -146,3 +146,19 @@ def test_managers_acknowledge_and_waive_flags(tmp_path):
     summary = calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name(MARK + "Summary").to_python()
     c01 = next(r for r in summary if r[0] == "C-01")
     assert c01[-1] == 2          # open high flags of C-01: incident and the campaign overrun; the waived one is out
+
+
+def test_dashboard_links_back_to_each_source_row(night):
+    import zipfile
+    root, cfg = night
+    run_cli("--config", str(cfg), "sync", "--as-of", AS_OF.isoformat())
+    with zipfile.ZipFile(root / "dashboard.xlsx") as z:
+        rels = [n for n in z.namelist() if n.startswith("xl/worksheets/_rels/")]
+        texts = "".join(z.read(n).decode() for n in rels)
+        sheets = "".join(z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/cw_sheet"))
+    assert 'Target="teams/a-online.xlsx" TargetMode="External"' in texts
+    assert "location=\"Expenses!E6\"" in sheets or "location=\"'Expenses'!E6\"" in sheets
+    from openpyxl import load_workbook
+    ws = load_workbook(root / "dashboard.xlsx")[MARK + "All campaigns"]
+    assert ws["P5"].hyperlink.target == "teams/a-online.xlsx"
+    assert ws["P5"].hyperlink.location == "'Campaigns'!A2"

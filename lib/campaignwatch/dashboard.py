@@ -10,14 +10,32 @@ outcome. "Where" columns name the source file and cell of the evidence.
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 
 from .config import Config
 from .flagcodes import RANK
 from .history import History
 from .render import RunInfo, _d, _f, _money, _rag, _spec, _t, _word, campaign_status, SEV_FILL
-from .sources import display_name, source_key
+from .sources import display_name, google_id, is_google, source_key
 from .tabspec import TabSpec
+
+
+def _linker(cfg: Config):
+    """A function (source, cell) -> link to that cell of that source, from the dashboard:
+    a path relative to the dashboard workbook (so both can move together), or the sheet's URL."""
+    target = cfg["dashboard.path"]
+    folder = None if is_google(target) else cfg.resolve(target).parent
+
+    def link(source: str, cell: str) -> str | None:
+        gid = google_id(source)
+        if gid:
+            return f"https://docs.google.com/spreadsheets/d/{gid}/edit"
+        if folder is None:
+            return None
+        rel = os.path.relpath(source, folder).replace(os.sep, "/")
+        return f"{rel}#{cell}" if cell else rel
+    return link
 
 
 def dashboard_tabs(run, cfg: Config, as_of: dt.date, history: History, lang: str | None = None) -> list[TabSpec]:
@@ -26,7 +44,8 @@ def dashboard_tabs(run, cfg: Config, as_of: dt.date, history: History, lang: str
                     (max(set(langs), key=langs.count) if langs else "en"))
     info = RunInfo(_t(lang, "all sources", "全部数据源"), as_of,
                    dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"), lang, cfg["rules.nearly_used_at"])
-    return [_campaigns(info, run), _flags(info, run), _waivers(info, run), _totals(info, run),
+    link = _linker(cfg)
+    return [_campaigns(info, run, link), _flags(info, run, link), _waivers(info, run), _totals(info, run),
             _trends(info, run, history, as_of), _sources(info, run)]
 
 
@@ -36,7 +55,7 @@ def _label(run, r) -> tuple[str, str]:
     return name, (spec.team if spec and spec.team else "")
 
 
-def _campaigns(info: RunInfo, run) -> TabSpec:
+def _campaigns(info: RunInfo, run, link) -> TabSpec:
     lang = info.lang
     spec = _spec("dash_campaigns", info, _t(lang, "Every campaign", "全部活动"), [
         ("Source", "数据源", "text", 18), ("Team", "团队", "text", 10), ("Campaign ID", "活动编号", "text", 12),
@@ -57,7 +76,8 @@ def _campaigns(info: RunInfo, run) -> TabSpec:
         rows = dict(zip(rec.df["campaign_id"], rec.df["sheet_row"])) if rec is not None else {}
         for cid, row in zip(c.index, c.to_dict("records")):
             opened = [f for f in r.flags if f.counts_open and f.campaign_id == cid]
-            where = f"{display_name(r.check.source)} › {rec.cell('campaign_id', int(rows[cid]))}" if cid in rows else ""
+            cell = rec.cell("campaign_id", int(rows[cid])) if cid in rows else ""
+            where = f"{display_name(r.check.source)} › {cell}" if cell else display_name(r.check.source)
             spec.rows.append([name, team or (row["team"] if isinstance(row["team"], str) else None), cid,
                               row["name"] if isinstance(row["name"], str) else None,
                               row["owner"] if isinstance(row["owner"], str) else None,
@@ -66,6 +86,8 @@ def _campaigns(info: RunInfo, run) -> TabSpec:
                               _money(row["available"]), _f(row["utilisation"]), _f(row["kpi_score"]),
                               len(opened), sum(1 for f in opened if f.severity == "high"), where])
             spec.fills[(i, 6)] = status[cid]
+            if (target := link(r.check.source, cell)):
+                spec.links[(i, 15)] = target
             i += 1
     return spec
 
@@ -77,7 +99,7 @@ def _open_flags(run):
                 yield r, f
 
 
-def _flags(info: RunInfo, run) -> TabSpec:
+def _flags(info: RunInfo, run, link) -> TabSpec:
     lang = info.lang
     spec = _spec("dash_flags", info, _t(lang, "Open flags across sources, most severe and oldest first",
                                         "各数据源未关闭预警（按严重程度和时长排序）"), [
@@ -97,6 +119,8 @@ def _flags(info: RunInfo, run) -> TabSpec:
                           f.code, f.campaign_id, f.owner, _money(f.amount), f.message(lang), answer or None,
                           f.first_seen, f"{display_name(r.check.source)} › {f.cell}" if f.cell else None])
         spec.fills[(i, 0)] = "grey" if f.waived else SEV_FILL[f.severity]
+        if f.cell and (target := link(r.check.source, f.cell)):
+            spec.links[(i, 11)] = target
     return spec
 
 

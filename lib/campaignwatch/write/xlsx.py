@@ -673,7 +673,16 @@ def _is_nan(v) -> bool:
         return False
 
 
-def _sheet_xml(tab: TabSpec, xf: dict, date1904: bool, selected: bool, flavor: str) -> bytes:
+def _is_external(link: str) -> bool:
+    """A link to another file or a URL (`teams/a.xlsx#'Expenses'!E7`, `https://…`), not a cell here."""
+    target = link.split("#", 1)[0]
+    return "://" in target or target.lower().endswith((".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"))
+
+
+def _sheet_xml(tab: TabSpec, xf: dict, date1904: bool, selected: bool, flavor: str,
+               external: list[tuple[str, str]] | None = None) -> bytes:
+    """Our sheet part. External links add (relationship id, target) to `external`; the
+    caller writes them into the sheet's relationships part."""
     h = tab.header_row
     ncols = max(len(tab.header), max((len(r) for r in tab.rows), default=0), len(tab.formats), 1)
     last_row = h + len(tab.rows)
@@ -771,7 +780,14 @@ def _sheet_xml(tab: TabSpec, xf: dict, date1904: bool, selected: bool, flavor: s
                 w(f'<c r="{ref}" s="{s}"/>')
             if link:
                 disp = f' display="{_esc_attr((v if isinstance(v, str) else str(v))[:255])}"' if body else ""
-                hyperlinks.append(f'<hyperlink ref="{ref}" location="{_esc_attr(_link_location(link))}"{disp}/>')
+                if external is not None and _is_external(link):
+                    target, _, location = link.partition("#")
+                    rid = f"rIdcwL{len(external) + 1}"
+                    external.append((rid, target))
+                    loc = f' location="{_esc_attr(_link_location(location))}"' if location else ""
+                    hyperlinks.append(f'<hyperlink ref="{ref}" r:id="{rid}"{loc}{disp}/>')
+                else:
+                    hyperlinks.append(f'<hyperlink ref="{ref}" location="{_esc_attr(_link_location(link))}"{disp}/>')
         w("</row>")
     w("</sheetData>")
     w('<sheetProtection sheet="1" objects="1" scenarios="1" formatColumns="0" formatRows="0" '
@@ -1089,10 +1105,18 @@ def _plan(src: BinaryIO, tabs: list[TabSpec], remove_only: bool) -> _Plan:
     ed.insert(close.start(), new_ct)
     edited[ct_name] = _encode(ed.apply(), ct_enc)
 
-    # -- our sheets
+    # -- our sheets (and, for links to other files, their relationships)
     for k, (tab, part, _) in enumerate(new_parts):
         selected = active_new == len(users) + k
-        added.append((part, _sheet_xml(tab, xf, date1904, selected, flavor)))
+        external: list[tuple[str, str]] = []
+        added.append((part, _sheet_xml(tab, xf, date1904, selected, flavor, external)))
+        if external:
+            rels = "".join(f'<Relationship Id="{rid}" Type="{_NS_REL[flavor]}/hyperlink" '
+                           f'Target="{_esc_attr(target)}" TargetMode="External"/>' for rid, target in external)
+            added.append((_rels_of(part), (
+                '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                f'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">{rels}'
+                '</Relationships>').encode("utf-8")))
 
     plan = _Plan(infos, drop, edited, added, members[wb_name], zf.comment,
                  [t.name for t in wanted], [sheets[i].name for i in ours_old])
