@@ -250,13 +250,13 @@ def cmd_nightly(args, cfg) -> int:
 def cmd_report(args, cfg) -> int:
     from .weekly import write_weekly
     as_of = args.as_of or today(cfg)
-    lang = args.lang or (cfg["general.language"] if cfg["general.language"] != "auto" else "en")
+    lang = args.lang or cfg["general.language"]          # "auto": the language of the stored flags
     year, week, _ = as_of.isocalendar()
     out = Path(args.out) if args.out else Path(f"weekly-report-{year}-W{week:02d}.html")
     hist = cfg.resolve(cfg["history.path"])
     if not hist.exists():
         raise Usage(f"no history at {hist}: run sync first")
-    write_weekly(hist, out, as_of, lang)
+    write_weekly(hist, out, as_of, lang, kpi_green=cfg["kpi.green_at"], kpi_amber=cfg["kpi.amber_at"])
     say(f"wrote {out}")
     return EXIT_OK
 

@@ -41,11 +41,14 @@ _T = {
     "since": ("first seen {d} ({n} d open)", "首次发现 {d}（已持续 {n} 天）"),
     "since_today": ("first seen {d} (today)", "首次发现 {d}（今天）"),
     "was_open": ("open {d} → {r} ({n} d)", "{d} 至 {r}（共 {n} 天）"),
-    "waiver": ("waived by {by} on {on} until {until}: {reason}", "由 {by} 于 {on} 豁免，有效期至 {until}，理由：{reason}"),
+    "waiver": ("waived by {by} on {on} until {until}: {reason}",
+               "由 {by} 于 {on} 豁免，有效期至 {until}，理由：{reason}"),
     "more": ("… and {n} more (see the e-mail digest or the Flags tab)", "……另有 {n} 条（详见邮件摘要或“预警”标签页）"),
     "h_sev": ("Severity", "级别"), "h_id": ("Flag ID", "预警编号"), "h_source": ("Source", "数据源"),
     "h_campaign": ("Campaign", "活动"), "h_message": ("Message", "内容"), "h_amount": ("Amount", "金额"),
-    "h_seen": ("First seen", "首次发现"), "h_error": ("Error", "错误"),
+    "h_seen": ("First seen (days open)", "首次发现（持续天数）"),
+    "short": ("{d} ({n} d)", "{d}（{n} 天）"), "short_today": ("{d} (today)", "{d}（今天）"),
+    "short_was": ("{d} → {r} ({n} d)", "{d} 至 {r}（{n} 天）"), "h_error": ("Error", "错误"),
     "footer": ("Sent by campaignwatch. Answer a flag in the workbook's Flag responses tab.",
                "由 campaignwatch 发送。如需处理预警，请在工作簿的“预警处理”标签页填写。"),
 }
@@ -162,14 +165,17 @@ def _days(changes: RunChanges, c: Change) -> int | None:
     return None if first is None else max(0, (changes.as_of - first).days)
 
 
-def _seen(changes: RunChanges, c: Change, lang: str) -> str:
+def _seen(changes: RunChanges, c: Change, lang: str, short: bool = False) -> str:
     first = c.flag.first_seen
     if first is None:
         return ""
     n = _days(changes, c)
+    p = "short_" if short else ""
     if c.kind == "resolved":
-        return t("was_open", lang, d=first.isoformat(), r=changes.as_of.isoformat(), n=n)
-    return t("since_today", lang, d=first.isoformat()) if n == 0 else t("since", lang, d=first.isoformat(), n=n)
+        return t(p + "was" if short else "was_open", lang, d=first.isoformat(), r=changes.as_of.isoformat(), n=n)
+    if n == 0:
+        return t(p + "today" if short else "since_today", lang, d=first.isoformat())
+    return t("short" if short else "since", lang, d=first.isoformat(), n=n)
 
 
 def _severity(c: Change, lang: str) -> str:
@@ -219,7 +225,7 @@ def compose(changes: RunChanges, lang: str) -> Message:
     kinds = [k for k in SECTIONS if (changes.failed if k == "failed" else changes.of(k))]
 
     # plain text ---------------------------------------------------------------------
-    text = [subject, "", t("intro", lang, as_of=changes.as_of.isoformat()) if kinds else t("nothing_long", lang)]
+    text = [t("intro", lang, as_of=changes.as_of.isoformat()) if kinds else t("nothing_long", lang)]
     for kind in kinds:
         if kind == "failed":
             items = changes.failed
@@ -252,7 +258,7 @@ def compose(changes: RunChanges, lang: str) -> Message:
         lines = []
         for c in items:
             f = c.flag
-            mark = "✅" if kind == "resolved" else _SEV_MARK.get(f.severity, "")
+            mark = {"resolved": "✅", "waived": "🔕"}.get(kind) or _SEV_MARK.get(f.severity, "")
             bits = [f"{mark} **{_severity(c, lang)}** `{f.flag_id}`", _md(c.source), _md(f.campaign_id or "—")]
             amount = _money(f.amount)
             if amount:
@@ -260,7 +266,7 @@ def compose(changes: RunChanges, lang: str) -> Message:
             line = " · ".join(bits) + f" — {_md(_message(c, lang))}"
             extra = [x for x in (_seen(changes, c, lang), _waiver(c, lang)) if x]
             if extra:
-                line += " (" + "; ".join(_md(x) for x in extra) + ")"
+                line += " · " + " · ".join(_md(x) for x in extra)
             lines.append("- " + line)
         sections.append((f"**{t(kind, lang)} ({len(items)})**", lines))
     if not kinds:
@@ -287,10 +293,11 @@ def _md(text: str) -> str:
 def _html(changes: RunChanges, lang: str, subject: str, kinds: list[str]) -> str:
     e = html.escape
     td = 'style="padding:4px 8px;border-bottom:1px solid #e0e0e0;vertical-align:top"'
+    nw = td[:-1] + ';white-space:nowrap"'
     th = 'style="padding:4px 8px;border-bottom:2px solid #9e9e9e;text-align:left;background:#f5f5f5"'
     out = [f'<!DOCTYPE html><html lang="{e(lang)}"><head><meta charset="utf-8"><title>{e(subject)}</title></head>',
-           '<body style="font-family:-apple-system,\'Segoe UI\',\'PingFang SC\',\'Microsoft YaHei\','
-           '\'Noto Sans CJK SC\',sans-serif;font-size:14px;color:#212121">',
+           ('<body style="font-family:-apple-system,\'Segoe UI\',\'PingFang SC\',\'Microsoft YaHei\','
+            '\'Noto Sans CJK SC\',sans-serif;font-size:14px;color:#212121">'),
            f'<h2 style="margin:0 0 8px">{e(subject)}</h2>']
     if not kinds:
         out.append(f"<p>{e(t('nothing_long', lang))}</p>")
@@ -319,10 +326,11 @@ def _html(changes: RunChanges, lang: str, subject: str, kinds: list[str]) -> str
             if waiver:
                 msg += f'<br><span style="color:#6a1b9a">{e(waiver)}</span>'
             out.append(
-                f"<tr><td {td}><b style=\"color:{colour}\">{e(_severity(c, lang))}</b></td>"
-                f"<td {td}><code>{e(f.flag_id)}</code></td><td {td}>{e(c.source)}</td>"
-                f"<td {td}>{e(f.campaign_id or '—')}</td><td {td}>{msg}</td>"
-                f"<td {td} align=\"right\">{e(_money(f.amount))}</td><td {td}>{e(_seen(changes, c, lang))}</td></tr>")
+                f"<tr><td {nw}><b style=\"color:{colour}\">{e(_severity(c, lang))}</b></td>"
+                f"<td {nw}><code>{e(f.flag_id)}</code></td><td {td}>{e(c.source)}</td>"
+                f"<td {nw}>{e(f.campaign_id or '—')}</td><td {td}>{msg}</td>"
+                f"<td {nw} align=\"right\">{e(_money(f.amount))}</td>"
+                f"<td {td}>{e(_seen(changes, c, lang, short=True))}</td></tr>")
         out.append("</table>")
     ok = [o for o in changes.outcomes if o.status == "ok"]
     if ok:

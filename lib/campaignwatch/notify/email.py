@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import smtplib
-import socket
 import ssl
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
@@ -82,7 +81,7 @@ def send_email(cfg, message: Message, to: list[str], timeout: float = TIMEOUT) -
     except ssl.SSLError as exc:
         raise NotifyError(f"TLS with the SMTP server {where} failed ({exc.reason or exc}); "
                           f"check email.security and email.port.") from None
-    except (socket.timeout, TimeoutError):
+    except TimeoutError:
         raise NotifyError(f"the SMTP server {where} did not answer within {timeout:g} seconds.") from None
     except smtplib.SMTPServerDisconnected:
         raise NotifyError(f"the SMTP server {where} closed the connection; check email.port and "

@@ -30,6 +30,7 @@ TIMEOUT = (5.0, 20.0)          # connect, read (seconds)
 WECOM_LIMIT = 4096             # bytes of markdown.content (WeCom documents 4096)
 DINGTALK_LIMIT = 18000         # DingTalk rejects messages around 20,000 bytes; keep a margin
 FEISHU_LIMIT = 18000           # Feishu: request body at most 20 KB; room for the card around it
+RETRY_DELAY = 1.0              # seconds before the one retry after a connection error
 
 
 def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
@@ -59,7 +60,7 @@ def _post(name: str, url: str, payload: dict, timeout=TIMEOUT) -> dict:
         except requests.ConnectionError:
             if attempt == 2:
                 raise NotifyError(f"cannot connect to {where}.") from None
-            time.sleep(1.0)
+            time.sleep(RETRY_DELAY)
         except requests.Timeout:
             raise NotifyError(f"{where} did not answer within {timeout[1]:g} seconds.") from None
         except requests.RequestException as exc:
