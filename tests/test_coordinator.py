@@ -162,3 +162,52 @@ def test_dashboard_links_back_to_each_source_row(night):
     ws = load_workbook(root / "dashboard.xlsx")[MARK + "All campaigns"]
     assert ws["P5"].hyperlink.target == "teams/a-online.xlsx"
     assert ws["P5"].hyperlink.location == "'Campaigns'!A2"
+
+
+def test_nightly_sends_the_digest_and_the_week_report_comes_from_that_run(night):
+    """The digest of the run goes out by e-mail (a real local SMTP server) and the weekly
+    report is built from the history that run wrote."""
+    from aiosmtpd.controller import Controller
+
+    class Inbox:
+        def __init__(self):
+            self.mails = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.mails.append((envelope.rcpt_tos, envelope.content.decode("utf-8", "replace")))
+            return "250 OK"
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = Inbox()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=port)
+    smtp.start()
+    try:
+        root, cfg = night
+        text = cfg.read_text().replace("[digest]\nenabled = false", "[digest]\nenabled = true")
+        cfg.write_text(text + f'''
+[email]
+host = "127.0.0.1"
+port = {port}
+security = "none"
+sender = "campaignwatch@example.com"
+to = ["coordinator@example.com"]
+''')
+        code, _ = run_cli("--config", str(cfg), "nightly", "--once", "--as-of", AS_OF.isoformat())
+        assert code == 3
+    finally:
+        smtp.stop()
+    assert len(inbox.mails) == 1
+    rcpt, body = inbox.mails[0]
+    assert rcpt == ["coordinator@example.com"]
+    import re
+    ids = set(re.findall(r"\bF[A-Z2-7]{6}\b", body))
+    assert len(ids) >= 28                         # every new flag of the good workbook is listed
+    assert "c-broken.xlsx" in body and "b-brand.xlsx" in body          # and the sources that failed
+    out = root / "week.html"
+    code, _ = run_cli("--config", str(cfg), "report", "--week", "--as-of", AS_OF.isoformat(), "--out", str(out))
+    assert code == 0
+    html = out.read_text(encoding="utf-8")
+    assert ids & set(re.findall(r"\bF[A-Z2-7]{6}\b", html))
+    assert "C-01" in html
