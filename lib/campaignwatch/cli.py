@@ -141,7 +141,7 @@ def cmd_init(args, cfg) -> int:
         except SourceError as err:
             print(f"campaignwatch: {message(err)}", file=sys.stderr)
             return EXIT_SOURCE
-        say(f"laid {len(added)} tabs into {args.google}" + (f": {', '.join(added)}" if added else " (all were there)"))
+        say(f"laid {len(added)} tab(s) into {args.google}" + (f": {', '.join(added)}" if added else " (all were there)"))
         return EXIT_OK
     if not args.path:
         raise Usage("init needs PATH (or --google SPREADSHEET)")
@@ -271,7 +271,10 @@ class _nolock:
 
 def cmd_restore(args, cfg) -> int:
     from .read.package import SourceError, message
+    from .sources import is_google
     from .write import xlsx
+    if is_google(args.source):
+        raise Usage("a Google Sheet keeps its own versions: use File › Version history in Google Sheets")
     path = Path(args.source)
     if args.list:
         for b in xlsx.list_backups(path):
@@ -288,7 +291,17 @@ def cmd_restore(args, cfg) -> int:
 
 def cmd_clean(args, cfg) -> int:
     from .read.package import SourceError, message
+    from .sources import is_google
     from .write import xlsx
+    if is_google(args.source):
+        from .gsheets.write import clean_spreadsheet
+        try:
+            clean_spreadsheet(args.source, cfg)
+        except SourceError as err:
+            print(f"campaignwatch: {message(err)}", file=sys.stderr)
+            return EXIT_SOURCE
+        say(f"removed the generated tabs from {args.source}")
+        return EXIT_OK
     path = Path(args.source)
     try:
         out = xlsx.write_tabs(path, [], remove_only=True, backups=cfg["output.backups"],

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -29,7 +30,15 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..config import Config
-from ..read.package import AUTH, FORBIDDEN, NOT_FOUND, QUOTA, REJECTED, UNREACHABLE, SourceError
+from ..read.package import (
+    AUTH,
+    FORBIDDEN,
+    NOT_FOUND,
+    QUOTA,
+    REJECTED,
+    UNREACHABLE,
+    SourceError,
+)
 from ..sources import google_id
 
 SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)
@@ -104,7 +113,7 @@ class Settings:
     backoff: float
 
     @classmethod
-    def from_config(cls, cfg: Config) -> "Settings":
+    def from_config(cls, cfg: Config) -> Settings:
         key = cfg["google.credentials"].strip()
         if key:
             cred: Path | None = cfg.resolve(key)
@@ -121,21 +130,36 @@ class Settings:
 def source_name(source: str) -> tuple[str, str]:
     """(spreadsheet ID, "gsheet:ID") of a Google source."""
     sid = google_id(source)
-    if not sid:
-        raise SourceError(NOT_FOUND, "not a Google Sheets link or gsheet:ID", path=str(source))
+    if not sid or not _ID.fullmatch(sid):
+        shown = "gsheet:" + re.sub(r"[^A-Za-z0-9_-]", "_", sid or "")
+        raise SourceError(NOT_FOUND, "not a Google Sheets link or gsheet:ID", path=shown)
     return sid, f"gsheet:{sid}"
+
+
+_ID = re.compile(r"[A-Za-z0-9_-]+")
 
 
 # =========================================================================== credentials
 
-_CREDENTIALS: dict[str, tuple[object, str]] = {}      # key file -> (credentials, client e-mail)
+_CREDENTIALS: dict[tuple, tuple[object, str]] = {}    # key file identity -> (credentials, client e-mail)
+
+
+def _key_identity(path: Path | None) -> tuple:
+    """The key file and its size and mtime: a key replaced on disk is loaded again."""
+    if path is None:
+        return ()
+    try:
+        st = path.stat()
+        return str(path.resolve()), st.st_size, st.st_mtime_ns
+    except OSError:
+        return (str(path),)
 
 
 def _credentials(path: Path | None, name: str):
     if path is None:
         raise SourceError(AUTH, "no service-account key: set google.credentials in config.toml or "
                                 "GOOGLE_APPLICATION_CREDENTIALS", path=name)
-    cache_key = str(path.resolve()) if path.exists() else str(path)
+    cache_key = _key_identity(path)
     if cache_key in _CREDENTIALS:
         return _CREDENTIALS[cache_key]
     fname = path.name
@@ -233,7 +257,7 @@ class SheetsAPI:
     key_file: str = ""
     calls: list[str] = field(default_factory=list)
 
-    def for_source(self, name: str) -> "SheetsAPI":
+    def for_source(self, name: str) -> SheetsAPI:
         return SheetsAPI(self.http, self.settings, self.email, name, self.key_file, self.calls)
 
     def metadata(self, sid: str, fields: str) -> dict:
@@ -277,6 +301,11 @@ class SheetsAPI:
             host = urlsplit(self.settings.api_url).netloc or self.settings.api_url
             raise SourceError(UNREACHABLE, f"cannot connect to {host}, {self._attempts()} attempts",
                               path=self.name) from None
+        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema):
+            raise SourceError(UNREACHABLE, f"google.api_url {self.settings.api_url!r} is not an http(s) URL",
+                              path=self.name) from None
+        except requests.exceptions.RequestException as err:
+            raise SourceError(UNREACHABLE, f"{type(err).__name__} calling {what}", path=self.name) from None
         except ValueError as err:          # a body that is not JSON, or a URL we refuse to call
             raise SourceError(UNREACHABLE, f"unexpected answer to {what}: {_short(err)}", path=self.name) from None
 
@@ -316,34 +345,38 @@ def _short(err) -> str:
     return text if len(text) <= 160 else text[:159] + "…"
 
 
-_CLIENTS: dict[Settings, SheetsAPI] = {}
+_CLIENTS: dict[tuple, SheetsAPI] = {}
 
 
 def connect(cfg: Config, name: str) -> SheetsAPI:
     """The API for source `name` ("gsheet:ID"); the session and token are shared by every source of the run."""
     settings = Settings.from_config(cfg)
-    api = _CLIENTS.get(settings)
+    key = (settings, _key_identity(settings.credentials))
+    api = _CLIENTS.get(key)
     if api is None:
         creds, email = _credentials(settings.credentials, name)
         import gspread
         gc = gspread.Client(auth=creds, http_client=_http_client_class(settings))
         api = SheetsAPI(gc.http_client, settings, email, name, settings.credentials.name)
-        _CLIENTS[settings] = api
+        _CLIENTS[key] = api
     return api.for_source(name)
 
 
 # =========================================================================== read → write hand-over
 
-_METADATA: dict[str, dict] = {}
+_METADATA: dict[str, tuple[float, dict]] = {}
+METADATA_MAX_AGE = 600.0          # seconds; a write later than that fetches the metadata again
 
 
 def remember(sid: str, meta: dict) -> None:
-    """The metadata a read fetched, for the write of the same run (saves a request)."""
-    _METADATA[sid] = meta
+    """The metadata a read fetched, for the write of the same sync (saves a request)."""
+    _METADATA[sid] = (time.monotonic(), meta)
 
 
 def recall(sid: str) -> dict | None:
-    return _METADATA.pop(sid, None)
+    """The metadata `remember`ed for `sid`, once, if recent enough."""
+    stamp, meta = _METADATA.pop(sid, (0.0, None))
+    return meta if meta is not None and time.monotonic() - stamp <= METADATA_MAX_AGE else None
 
 
 def reset() -> None:
