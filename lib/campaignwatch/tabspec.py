@@ -40,3 +40,25 @@ class TabSpec:
 
     def first_data_row(self) -> int:
         return self.header_row + 1
+
+    def column_widths(self, n: int) -> list[float]:
+        """Width of each of `n` columns in characters: the declared one, else fitted to the
+        header and the first 300 rows (CJK characters count twice), between 8 and 60."""
+        out = []
+        for c in range(n):
+            if c < len(self.widths) and self.widths[c]:
+                out.append(float(self.widths[c]))
+                continue
+            w = _text_width(self.header[c]) if c < len(self.header) else 8
+            for row in self.rows[:300]:
+                if c < len(row) and row[c] is not None:
+                    w = max(w, _text_width(row[c]))
+            out.append(float(min(max(w + 2, 8), 60)))
+        return out
+
+
+def _text_width(value) -> int:
+    s = (value if isinstance(value, str) else str(value))[:80]
+    if s.isascii():
+        return len(s)
+    return len(s) + sum(1 for ch in s if ord(ch) > 0x2E7F)      # CJK characters are two wide

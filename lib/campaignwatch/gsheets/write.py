@@ -339,7 +339,7 @@ def content(tab: TabSpec, sheet_id: int, run: str, links: dict[str, int], chunk_
         reqs.append({"updateCells": {"start": {"sheetId": sheet_id, "rowIndex": start, "columnIndex": 0},
                                      "rows": chunk, "fields": "userEnteredValue,userEnteredFormat,textFormatRuns"}})
     n = ncols(tab)
-    for c, chars in enumerate(widths(tab, n)):
+    for c, chars in enumerate(tab.column_widths(n)):
         reqs.append({"updateDimensionProperties": {
             "range": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": c, "endIndex": c + 1},
             "properties": {"pixelSize": round(chars * 7 + 10)}, "fields": "pixelSize"}})
@@ -487,23 +487,4 @@ def link_uri(target: str, links: dict[str, int]) -> str | None:
     return None if gid is None or not ref else f"#gid={gid}&range={ref}"
 
 
-def _text_width(value) -> int:
-    s = (value if isinstance(value, str) else str(value))[:80]
-    if s.isascii():
-        return len(s)
-    return len(s) + sum(1 for ch in s if ord(ch) > 0x2E7F)      # CJK characters are two wide
 
-
-def widths(tab: TabSpec, n: int) -> list[float]:
-    """Column widths in characters, as the xlsx writer sizes them."""
-    out = []
-    for c in range(n):
-        if c < len(tab.widths) and tab.widths[c]:
-            out.append(float(tab.widths[c]))
-            continue
-        w = _text_width(tab.header[c]) if c < len(tab.header) else 8
-        for row in tab.rows[:300]:
-            if c < len(row) and row[c] is not None:
-                w = max(w, _text_width(row[c]))
-        out.append(float(min(max(w + 2, 8), 60)))
-    return out

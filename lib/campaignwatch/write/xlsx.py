@@ -630,25 +630,7 @@ def _serial(v: dt.date, date1904: bool) -> float | int | None:
     return days + frac if frac else days
 
 
-def _text_width(value) -> int:
-    s = (value if isinstance(value, str) else str(value))[:80]
-    if s.isascii():
-        return len(s)
-    return len(s) + sum(1 for ch in s if ord(ch) > 0x2E7F)      # CJK characters are two wide
 
-
-def _widths(tab: TabSpec, ncols: int) -> list[float]:
-    out = []
-    for c in range(ncols):
-        if c < len(tab.widths) and tab.widths[c]:
-            out.append(float(tab.widths[c]))
-            continue
-        w = _text_width(tab.header[c]) if c < len(tab.header) else 8
-        for row in tab.rows[:300]:
-            if c < len(row) and row[c] is not None:
-                w = max(w, _text_width(row[c]))
-        out.append(float(min(max(w + 2, 8), 60)))
-    return out
 
 
 def _quote_sheet(name: str) -> str:
@@ -705,7 +687,7 @@ def _sheet_xml(tab: TabSpec, xf: dict, date1904: bool, selected: bool, flavor: s
       f'<selection pane="bottomLeft" activeCell="A{h + 1}" sqref="A{h + 1}"/></sheetView></sheetViews>')
     w('<sheetFormatPr defaultRowHeight="15"/>')
     w("<cols>")
-    for c, width in enumerate(_widths(tab, ncols)):
+    for c, width in enumerate(tab.column_widths(ncols)):
         w(f'<col min="{c + 1}" max="{c + 1}" width="{width + 0.71:.2f}" customWidth="1"/>')
     w("</cols><sheetData>")
 
