@@ -31,7 +31,7 @@ def expense_receipt_reused(ctx: Context) -> list[Flag]:
         return []
     has = exp[exp["receipt_no"].notna()]
     canonical = {r: r if r.isupper() and " " not in r else "".join(r.upper().split())     # each distinct once
-                 for r in has["receipt_no"].unique()}
+                 for r in set(has["receipt_no"].tolist())}
     receipt = has["receipt_no"].map(canonical)
     bad = _known(ctx, has[receipt.duplicated(keep=False)])
     receipts = bad.groupby("campaign_id")["receipt_no"].agg(lambda r: ", ".join(sorted(set(r)))).to_dict()

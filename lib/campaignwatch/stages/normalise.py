@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from bisect import bisect_left
 from itertools import compress
+from operator import itemgetter
 
 import numpy as np
 import pandas as pd
@@ -68,11 +69,10 @@ def normalise(raw: RawTable, opts: ReadOptions) -> tuple[Records, list[Finding]]
     ok = np.ones(n, dtype=bool)
     data: dict[str, object] = {"sheet_row": np.array(row0s, dtype=np.int64) + 1}
     raws: dict[str, list] = {}
-    width = max((len(sheet.rows[r]) for r in row0s), default=0)
     kept = [sheet.rows[r] for r in row0s]
+    width = max(map(len, kept), default=0)
     if kept and min(map(len, kept)) < width:
         kept = [list(r) + [""] * (width - len(r)) for r in kept]
-    columns = list(zip(*kept)) if kept else []
     for col in table.columns:
         fc = raw.columns.get(col.key)
         if fc is None:
@@ -81,18 +81,15 @@ def normalise(raw: RawTable, opts: ReadOptions) -> tuple[Records, list[Finding]]
                 ok[:] = False          # reported once as COLUMN_MISSING by recognition
             continue
         c0 = fc.col0
-        cells = list(columns[c0]) if c0 < len(columns) else [""] * n
+        cells = list(map(itemgetter(c0), kept)) if c0 < width else [""] * n
         raws[col.key] = cells
-        value_of, bad = _parse_distinct(col, fc.scale, opts, set(cells))
+        value_of, bad, blanks = _parse_distinct(col, fc.scale, opts, set(cells))
         data[col.key] = _column(col, list(map(value_of.__getitem__, cells)))
-        blank_needed = col.needed and not _defaulted(col) and any(
-            value_of[v] is None for v in value_of.keys() - bad.keys() if not isinstance(v, str) or not v.strip())
+        blank_needed = bool(blanks) and col.needed and not _defaulted(col)
         special = _special_cells(sheet, c0, row0s)
         if not bad and not blank_needed and not special:
             continue
-        problem = set(bad)
-        if blank_needed:
-            problem |= {v for v, x in value_of.items() if x is None and v not in bad}
+        problem = set(bad) | (blanks if blank_needed else set())
         where = np.flatnonzero(pd.Series(cells, dtype=object).isin(problem).to_numpy()) if problem else []
         for i in sorted(set(where.tolist() if len(where) else []) | set(special)):
             v = cells[i]
@@ -121,8 +118,9 @@ def normalise(raw: RawTable, opts: ReadOptions) -> tuple[Records, list[Finding]]
     return rec, findings
 
 
-def _parse_distinct(col: Column, scale: Decimal, opts: ReadOptions, distinct: set) -> tuple[dict, dict]:
-    """Parse each distinct raw value once: (raw -> value, raw -> issue for those with one).
+def _parse_distinct(col: Column, scale: Decimal, opts: ReadOptions, distinct: set) -> tuple[dict, dict, set]:
+    """Parse each distinct raw value once: (raw -> value, raw -> issue for those with one,
+    the blank raws).
 
     Two fast paths keep the common cases out of the per-value parser: text that is already
     clean (ASCII, printable, trimmed) is its own value, and money typed as numbers is
@@ -131,8 +129,7 @@ def _parse_distinct(col: Column, scale: Decimal, opts: ReadOptions, distinct: se
     parse = _parser(col, scale, opts)
     values: dict = {}
     if col.kind in TEXT_KINDS:
-        clean = [v for v in distinct if type(v) is str and v.isascii() and v.isprintable()
-                 and v[:1] != " " and v[-1:] != " " and "  " not in v and v]
+        clean = _clean_strings(distinct)
         values.update(zip(clean, clean))
     elif col.kind == "money":
         nums = [v for v in distinct if type(v) in (float, int) and -1e11 < v < 1e11]
@@ -142,12 +139,30 @@ def _parse_distinct(col: Column, scale: Decimal, opts: ReadOptions, distinct: se
             exact = np.abs(arr - cents) < 1e-4
             values.update(zip(compress(nums, exact.tolist()), cents[exact].astype(np.int64).tolist()))
     issues: dict = {}
-    for v in distinct:
-        if v not in values:
-            values[v], issue = parse(v)
-            if issue is not None:
-                issues[v] = issue
-    return values, issues
+    blanks: set = set()
+    for v in distinct.difference(values):
+        values[v], issue = parse(v)
+        if issue is not None:
+            issues[v] = issue
+        elif values[v] is None:
+            blanks.add(v)
+    return values, issues, blanks
+
+
+def _clean_strings(distinct: set) -> list:
+    """The values that are already clean text (ASCII, printable, trimmed, single spaces),
+    which parse to themselves. Checked for the whole column at once with a few C-speed
+    string operations on the joined text; value by value only when some are not clean."""
+    filled = distinct - {""}                  # blanks are parsed (and reported where needed)
+    if filled and set(map(type, filled)) == {str}:
+        sep = "\x01"
+        j = sep.join(filled)
+        if (j.count(sep) == len(filled) - 1 and j.isascii() and j.replace(sep, "").isprintable()
+                and "  " not in j and " " + sep not in j and sep + " " not in j and sep + sep not in j
+                and j[:1] not in (" ", sep) and j[-1:] not in (" ", sep)):
+            return list(filled)
+    return [v for v in distinct if type(v) is str and v and v.isascii() and v.isprintable()
+            and v[:1] != " " and v[-1:] != " " and "  " not in v]
 
 
 def _filled(row: list) -> bool:
