@@ -68,7 +68,7 @@ class Flag:
     def identity(self) -> tuple[str, str, str]:
         return (self.code, self.campaign_id or "", self.key or "")
 
-    @property
+    @cached_property
     def flag_id(self) -> str:
         return flag_id(*self.identity)
 

@@ -711,11 +711,22 @@ def _sheet_xml(tab: TabSpec, xf: dict, date1904: bool, selected: bool, flavor: s
     w("</row>")
 
     hyperlinks: list[str] = []
+    marked_rows = {ri for ri, _ in fills} | {ri for ri, _ in links}
+    plain = [xf[(formats[c], None, "cell")] for c in range(ncols)]
     for ri, row in enumerate(tab.rows):
         r = h + 1 + ri
         w(f'<row r="{r}">')
+        marked = ri in marked_rows
         for c in range(ncols):
             v = row[c] if c < len(row) else None
+            if not marked:                                   # no fill, no link: the fast common case
+                t = type(v)
+                if t is int:
+                    w(f'<c r="{cols[c]}{r}" s="{plain[c]}"><v>{v}</v></c>')
+                    continue
+                if t is str and v and (v.isascii() and v.isalnum()):
+                    w(f'<c r="{cols[c]}{r}" s="{plain[c]}" t="inlineStr"><is><t xml:space="preserve">{v[:_MAX_TEXT]}</t></is></c>')
+                    continue
             fill = fills.get((ri, c)) if fills else None
             if fill not in FILL_RGB:
                 fill = None
@@ -724,8 +735,15 @@ def _sheet_xml(tab: TabSpec, xf: dict, date1904: bool, selected: bool, flavor: s
             ref = f"{cols[c]}{r}"
             fmt = formats[c]
             body = None
-            if v is None or (isinstance(v, str) and v == ""):
+            t = type(v)
+            if v is None or (t is str and v == ""):
                 pass
+            elif t is int:                                   # the common types first, by exact type
+                body = f"><v>{v}</v></c>"
+            elif t is float and math.isfinite(v):
+                body = f"><v>{v!r}</v></c>"
+            elif t is str and (v.isascii() and v.isalnum() or v.isdigit()):
+                body = f' t="inlineStr"><is><t xml:space="preserve">{v[:_MAX_TEXT]}</t></is></c>'
             elif isinstance(v, str):
                 body = f' t="inlineStr"><is><t xml:space="preserve">{_esc_cell_text(v[:_MAX_TEXT])}</t></is></c>'
             elif isinstance(v, bool) or type(v).__name__ == "bool_":
