@@ -134,21 +134,27 @@ def pct(x: float | None) -> str:
     return "—" if x is None or pd.isna(x) else f"{x:.0%}"
 
 
+def _default(key: str):
+    from ..config import SETTING_BY_KEY
+    return SETTING_BY_KEY[key].default
+
+
 @dataclass
 class Thresholds:
-    overrun_tolerance_pct: float = 0.0
-    overrun_tolerance_min: float = 0.0
-    nearly_used_at: float = 0.8
-    burn_ahead_index: float = 1.5
-    burn_ahead_min_utilisation: float = 0.2
-    expense_grace_days: int = 7
-    kpi_stale_days: int = 7
-    exec_plan_lead_days: int = 14
-    incident_escalation_hours: int = 24
-    feedback_response_days: int = 3
-    risk_high_score: int = 15
-    summary_due_days: int = 14
-    missed_below: float = 1.0
+    """The rules' thresholds; defaults are the settings' (config.SETTINGS), not a copy."""
+    overrun_tolerance_pct: float = _default("rules.overrun_tolerance_pct")
+    overrun_tolerance_min: float = _default("rules.overrun_tolerance_min")
+    nearly_used_at: float = _default("rules.nearly_used_at")
+    burn_ahead_index: float = _default("rules.burn_ahead_index")
+    burn_ahead_min_utilisation: float = _default("rules.burn_ahead_min_utilisation")
+    expense_grace_days: int = _default("rules.expense_grace_days")
+    kpi_stale_days: int = _default("rules.kpi_stale_days")
+    exec_plan_lead_days: int = _default("rules.exec_plan_lead_days")
+    incident_escalation_hours: int = _default("rules.incident_escalation_hours")
+    feedback_response_days: int = _default("rules.feedback_response_days")
+    risk_high_score: int = _default("rules.risk_high_score")
+    summary_due_days: int = _default("rules.summary_due_days")
+    missed_below: float = _default("kpi.missed_below")
 
     @classmethod
     def from_config(cls, cfg) -> "Thresholds":

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..config import SETTING_BY_KEY
 from ..contract import KPI_CATALOGUE, Kpi
 from ..headers import norm
 from .normalise import Records
@@ -37,9 +38,10 @@ APPROVED_STATUSES = ("approved", "executing", "completed")
 
 @dataclass
 class KpiSettings:
-    cap: float = 1.5
-    green_at: float = 0.95
-    amber_at: float = 0.8
+    """Defaults are the settings' (config.SETTINGS), not a copy."""
+    cap: float = SETTING_BY_KEY["kpi.attainment_cap"].default
+    green_at: float = SETTING_BY_KEY["kpi.green_at"].default
+    amber_at: float = SETTING_BY_KEY["kpi.amber_at"].default
 
 
 @dataclass
