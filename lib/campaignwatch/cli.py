@@ -181,8 +181,10 @@ def cmd_sync(args, cfg) -> int:
     configured = not args.sources
     if configured:
         sources = expand(cfg)
-        if not sources and not cfg.sources:
+        if not cfg.sources:
             raise Usage("no SOURCE given and no [[sources]] in config.toml")
+        if not sources:
+            print("campaignwatch: no workbook matches the [[sources]] of config.toml", file=sys.stderr)
     else:
         sources = [(s, None) for s in args.sources]
     hist_path = cfg.resolve(cfg["history.path"])
