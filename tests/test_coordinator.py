@@ -211,3 +211,24 @@ to = ["coordinator@example.com"]
     html = out.read_text(encoding="utf-8")
     assert ids & set(re.findall(r"\bF[A-Z2-7]{6}\b", html))
     assert "C-01" in html
+
+
+def test_an_unexpected_fault_in_one_source_does_not_stop_the_others(night, monkeypatch):
+    """A bug met on one workbook is that source's failure (code internal), not a traceback."""
+    import campaignwatch.sync as sync_mod
+    root, cfg = night
+    real = sync_mod.compute
+    calls = []
+
+    def compute(tables, as_of, kpi=None):
+        calls.append(1)
+        if len(calls) == 1:
+            raise ZeroDivisionError("boom")
+        return real(tables, as_of, kpi)
+    monkeypatch.setattr(sync_mod, "compute", compute)
+    code, out = run_cli("--config", str(cfg), "sync", "--as-of", AS_OF.isoformat(), "--json")
+    assert code == 3
+    got = {os.path.basename(s["source"]): (s["status"], s["error_code"]) for s in json.loads(out)["sources"]}
+    assert got["a-online.xlsx"] == ("failed", "internal")
+    assert got["b-brand.xlsx"] == ("failed", "locked")          # processed all the same, flags computed
+    assert (root / "dashboard.xlsx").exists()

@@ -82,7 +82,10 @@ def run_sources(sources: list[tuple[str, SourceSpec | None]], cfg: Config, as_of
             break
         if progress:
             progress.start(i, src)
-        r = sync_source(src, cfg, as_of, history, lang=lang, dry_run=dry_run)
+        try:
+            r = sync_source(src, cfg, as_of, history, lang=lang, dry_run=dry_run)
+        except Exception as exc:  # noqa: BLE001 - one source's fault never stops the others
+            r = _failed(src, exc)
         run.results.append(r)
         if spec is not None:
             run.specs[src] = spec
@@ -91,6 +94,12 @@ def run_sources(sources: list[tuple[str, SourceSpec | None]], cfg: Config, as_of
         if on_result:
             on_result(r)
     return run
+
+
+def _failed(src: str, exc: Exception) -> SyncResult:
+    from .pipeline import SourceResult
+    from .read.package import internal
+    return SyncResult(SourceResult(str(src), status="failed", error=internal(exc, src)))
 
 
 def write_dashboard(run: Run, cfg: Config, as_of: dt.date, history: History, lang: str | None = None) -> None:

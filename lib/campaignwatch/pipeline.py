@@ -67,8 +67,17 @@ def timed(timings: dict[str, float], stage: str):
 
 
 def check_source(path: str | Path, cfg: Config, as_of: dt.date, lang: str | None = None) -> SourceResult:
-    """read → normalise → validate for one workbook file."""
+    """read → normalise → validate for one workbook file. An unexpected fault is this
+    source's failure (`internal`), never an exception that stops the other sources."""
     result = SourceResult(str(path), language=language(cfg, lang, None))
+    try:
+        return _check(result, path, cfg, as_of, lang)
+    except Exception as exc:      # noqa: BLE001 - contained per source, reported as one sentence
+        result.status, result.error, result.tables, result.findings = "failed", package.internal(exc, path), {}, []
+        return result
+
+
+def _check(result: SourceResult, path, cfg: Config, as_of: dt.date, lang: str | None) -> SourceResult:
     try:
         with timed(result.timings, "read"):
             if is_google(str(path)):

@@ -1263,3 +1263,19 @@ _MESSAGES["zh-CN"].update({
                  "google.api_url 后重试。",
     REJECTED: "Google Sheets API 拒绝了 campaignwatch 的请求，{name} 未被修改{detail}：请重试，如再次出现请报告。",
 })
+
+# A fault of campaignwatch itself while processing one source: reported for that source
+# (exit 3) so the other sources are still processed.
+INTERNAL = "internal"
+CODES += (INTERNAL,)
+__all__ += ["INTERNAL"]
+_MESSAGES["en"][INTERNAL] = ("{name} was not processed because campaignwatch failed unexpectedly{detail}: "
+                             "the other sources were processed; please report this with the file if you can.")
+_MESSAGES["zh-CN"][INTERNAL] = ("campaignwatch 处理 {name} 时意外出错{detail}：其他数据源已正常处理；"
+                                "如可能，请附上该文件报告此问题。")
+
+
+def internal(exc: BaseException, path=None) -> SourceError:
+    """An unexpected exception as this source's one clear failure (no traceback)."""
+    text = str(exc).strip().splitlines()
+    return SourceError(INTERNAL, f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__, path=path)
