@@ -49,6 +49,13 @@ class Enum:
     words: dict[str, tuple[str, ...]]
     default: str | None = None     # used for blank cells
     label_en: str = ""
+    guess_unknown: bool = True     # an unknown word is read as `default` (with a warning); False: as unknown
+
+    @property
+    def unknown(self) -> str | None:
+        """What an unknown word is read as: the default, or None where guessing would be unsafe
+        (a campaign status guessed as "draft" would raise a high SPEND_BEFORE_APPROVAL)."""
+        return self.default if self.guess_unknown else None
 
     def english(self, code: str) -> str:
         return self.words[code][0]
@@ -77,7 +84,7 @@ ENUMS: dict[str, Enum] = {e.name: e for e in (
         "executing": ("executing", "执行中", "running", "in progress", "进行中"),
         "completed": ("completed", "已结束", "已完成", "done", "finished", "结束"),
         "cancelled": ("cancelled", "已取消", "canceled", "取消"),
-    }, default="draft"),
+    }, default="draft", guess_unknown=False),
     Enum("expense_stage", {
         "committed": ("committed", "已签约", "已下单", "contracted", "ordered"),
         "actual": ("actual", "已发生", "已付款", "paid", "spent"),

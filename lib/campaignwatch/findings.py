@@ -92,6 +92,14 @@ _CODES = (
          "{cell}：“{column}”的值“{value}”不在可选范围内，按“{default}”处理。",
          "Pick one of: {choices}.",
          "请从以下选项中选择：{choices}。"),
+    Code("UNKNOWN_STATUS", WARNING,
+         "{cell}: {column} “{value}” is not a known status; the checks that depend on the approval "
+         "(spend before approval, self-approval, plan changes, execution plan) are not evaluated for "
+         "this campaign.",
+         "{cell}：“{column}”的值“{value}”不是可识别的状态；依赖审批状态的检查（审批前支出、自我审批、"
+         "方案变更、执行计划）对此活动暂不评估。",
+         "Pick one of: {choices}.",
+         "请从以下选项中选择：{choices}。"),
     Code("AMBIGUOUS_DATE", WARNING,
          "{cell}: {column} “{value}” could be day/month or month/day; read as {read_as}.",
          "{cell}：“{column}”的值“{value}”日月顺序不明确，按 {read_as} 处理。",

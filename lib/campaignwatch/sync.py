@@ -21,7 +21,7 @@ from .history import History
 from .pipeline import SourceResult, check_source, timed
 from .read.package import SourceError
 from .render import RunInfo, campaign_status, render_tabs
-from .rules import Context, Flag, Thresholds, people_aliases, run_rules, verifiable
+from .rules import Context, Flag, Thresholds, people_aliases, run_rules
 from .rules.budget import approved_plans
 from .sources import display_name, is_google, source_key
 from .stages.compute import Figures, KpiSettings, compute
@@ -79,7 +79,7 @@ def sync_source(path: str | Path, cfg: Config, as_of: dt.date, history: History,
         for fid, row in previous.items():
             if fid in current:
                 continue
-            status = "resolved" if verifiable(check.tables, row["code"], row["campaign_id"]) else "unverifiable"
+            status = "resolved" if ctx.verifiable(row["code"], row["campaign_id"]) else "unverifiable"
             gone = _from_history(row, status)
             gone.previous_status, gone.previous_severity = row["status"], row["severity"]
             result.gone.append(gone)

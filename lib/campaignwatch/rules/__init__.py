@@ -182,6 +182,20 @@ class Context:
         return rec is not None and set(columns) <= rec.present
 
     @cached_property
+    def _unknown(self) -> dict[str, frozenset]:
+        c = self.figures.campaigns
+        return {} if c.empty else {cid: u for cid, u in zip(c.index, c["unknown"]) if u}
+
+    def blocked(self, code: str, cid: str | None) -> bool:
+        """This code cannot be evaluated for this campaign: a campaign cell it reads is unreadable."""
+        unknown = self._unknown.get(cid)
+        return bool(unknown) and bool(unknown & CODE_FIELDS.get(code, frozenset()))
+
+    def verifiable(self, code: str, cid: str | None) -> bool:
+        """Could this run have raised the flag? (For a flag no longer raised: resolved or unverifiable.)"""
+        return not self.blocked(code, cid) and verifiable(self.tables, code, cid)
+
+    @cached_property
     def _campaign_text(self) -> dict[str, tuple[str, str | None]]:
         c = self.figures.campaigns
         if c.empty:
@@ -233,8 +247,8 @@ def run_rules(ctx: Context, severities: dict[str, str]) -> list[Flag]:
     for rule in (*BUDGET, *OPERATIONS):
         for flag in rule(ctx):
             sev = severities.get(flag.code, CODES[flag.code].severity)
-            if sev == "off":
-                continue
+            if sev == "off" or ctx.blocked(flag.code, flag.campaign_id):
+                continue          # blocked: computed from a default, not from what people typed
             flag.severity = sev
             flags.append(flag)
     flags.sort(key=lambda f: (-RANK[f.severity], f.campaign_id or "", f.code, f.key))
@@ -262,16 +276,40 @@ CODE_TABLES: dict[str, tuple[str, ...]] = {
 }
 
 
+# The campaign fields (stages.compute.FIELDS) each code reads. When one of them cannot be read for a
+# campaign, the code is neither raised nor resolved for it: it is unverifiable there, and every
+# other code is still checked (an overrun needs neither dates nor status).
+_APPROVAL = frozenset({"status", "approved_on"})
+CODE_FIELDS: dict[str, frozenset] = {
+    **{c: frozenset({"planned"}) for c in ("OVERRUN_UNAPPROVED", "OVERRUN_PENDING", "OVERRUN_APPROVED_LATE",
+                                           "BUDGET_NEARLY_USED")},
+    "BURN_AHEAD": frozenset({"planned", "dates", "status"}),
+    "BUDGET_MISMATCH": frozenset({"budget"}),
+    "SPEND_BEFORE_APPROVAL": _APPROVAL,
+    "SELF_APPROVAL": _APPROVAL,
+    "PLAN_CHANGED_AFTER_APPROVAL": _APPROVAL | {"dates", "planned"},
+    "EXEC_PLAN_MISSING": _APPROVAL | {"dates"},
+    "EXPENSE_OUTSIDE_WINDOW": frozenset({"dates"}),
+    **{c: frozenset({"dates", "status"}) for c in ("KPI_OFF_TRACK", "KPI_NO_RECENT_DATA", "KPI_MISSED")},
+    "SUMMARY_OVERDUE": frozenset({"dates", "status"}),
+}
+
+
 def verifiable(tables: dict[str, Records], code: str, campaign_id: str | None) -> bool:
-    """Could this run have raised the flag? Its tables were read, and no row of its
-    campaign (or with an unreadable campaign ID) was left out of the figures."""
+    """Could this run have raised the flag, as far as the records go? Its tables were read, and no
+    row of its campaign (or with an unreadable campaign ID) was left out of the figures. The
+    campaign's own row counts by the fields it blocks (`Context.blocked`), not as a whole."""
     for key in CODE_TABLES.get(code, ("campaigns",)):
         rec = tables.get(key)
         if rec is None:
             if key in ("overrun_requests", "kpi_actuals"):
                 continue               # optional evidence: absence means none
             return False
-        bad = rec.df[~rec.df["valid"]]
+        df = rec.df
+        if key == "campaigns":
+            from ..stages.compute import campaign_rows
+            df = df.drop(index=campaign_rows(rec).index)
+        bad = df[~df["valid"]]
         if bad.empty:
             continue
         cid = bad["campaign_id"]

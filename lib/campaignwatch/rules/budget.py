@@ -8,6 +8,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
+from ..exact import above, at_least
 from ..headers import norm
 from ..stages.compute import APPROVED_STATUSES
 from . import MAX_IDS, Context, Flag, grouped, money, pct
@@ -107,6 +108,8 @@ def overruns(ctx: Context) -> list[Flag]:
             lines["planned"].tolist(), lines["authorized"].tolist())})
     for view in ("campaign", "line"):
         e = exp if view == "campaign" else exp[exp["line_id"].notna()]
+        if e.empty:
+            continue               # e.g. every expense booked on the campaign as a whole (blank line)
         group_keys = e["campaign_id"] if view == "campaign" else e["campaign_id"] + "\x1f" + e["line_id"]
         codes, uniques = pd.factorize(group_keys)
         days = e["date"].to_numpy(dtype="datetime64[D]").astype(np.int64) + dt.date(1970, 1, 1).toordinal()
@@ -170,7 +173,8 @@ def budget_nearly_used(ctx: Context) -> list[Flag]:
     if c.empty:
         return []
     at = ctx.thresholds.nearly_used_at
-    hit = c[(c["utilisation"] >= at) & (c["spend"] <= c["authorized"]) & (c["authorized"] > 0)]
+    used = np.array([at_least(u, at) for u in c["utilisation_x"].tolist()], dtype=bool)
+    hit = c[used & (c["spend"] <= c["authorized"]) & (c["authorized"] > 0)]
     return [Flag("BUDGET_NEARLY_USED", cid, "", None, ctx.owner(cid), int(row["spend"]), 1, [],
                  _campaign_cell(ctx, row, "budget"),
                  {"where": ctx.where(cid), "utilisation": pct(row["utilisation"]), "spend": money(row["spend"]),
@@ -183,7 +187,9 @@ def burn_ahead(ctx: Context) -> list[Flag]:
     if c.empty:
         return []
     t = ctx.thresholds
-    hit = c[c["running"] & (c["burn_index"] > t.burn_ahead_index) & (c["utilisation"] >= t.burn_ahead_min_utilisation)]
+    ahead = [above(b, t.burn_ahead_index) and at_least(u, t.burn_ahead_min_utilisation)
+             for b, u in zip(c["burn_x"].tolist(), c["utilisation_x"].tolist())]
+    hit = c[c["running"] & np.array(ahead, dtype=bool)]
     return [Flag("BURN_AHEAD", cid, "", None, ctx.owner(cid), int(row["spend"]), 1, [],
                  _campaign_cell(ctx, row, "budget"),
                  {"where": ctx.where(cid), "utilisation": pct(row["utilisation"]), "elapsed": pct(row["elapsed"]),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..stages.compute import RUNNING_STATUSES
+from ..exact import below
 from . import Context, Flag, grouped, pct
 
 
@@ -85,8 +85,7 @@ def kpi_rules(ctx: Context) -> list[Flag]:
         owner = ctx.owner(r.campaign_id)
         if camp["running"] and r.status == "red":
             out.append(Flag("KPI_OFF_TRACK", r.campaign_id, r.kpi, None, owner, None, 1, [r.kpi], ev, p))
-        if camp["ended"] and r.attainment is not None and not pd.isna(r.attainment) \
-                and r.attainment < ctx.thresholds.missed_below:
+        if camp["ended"] and below(r.attainment_x, ctx.thresholds.missed_below):
             out.append(Flag("KPI_MISSED", r.campaign_id, r.kpi, None, owner, None, 1, [r.kpi], ev, p))
         started = np.datetime64(camp["start_date"], "D")
         if camp["running"] and not r.derived and today - started >= stale:
@@ -127,12 +126,9 @@ def exec_plan_missing(ctx: Context) -> list[Flag]:
     c = ctx.figures.campaigns
     if c.empty or "tasks" not in ctx.tables:
         return []
-    lead = np.timedelta64(ctx.thresholds.exec_plan_lead_days, "D")
-    today = _today(ctx)
-    start = c["start_date"].to_numpy(dtype="datetime64[D]")
-    end = c["end_date"].to_numpy(dtype="datetime64[D]")
-    hit = c[c["status"].isin(RUNNING_STATUSES).to_numpy() & (start <= today + lead) & (end >= today)
-            & (c["tasks"] == 0).to_numpy()]
+    lead = ctx.thresholds.exec_plan_lead_days
+    soon = (c["starts_within"] >= 0) & (c["starts_within"] <= lead)       # approved, starting within the lead
+    hit = c[(c["running"] | soon) & (c["tasks"] == 0)]
     rec = ctx.tables["campaigns"]
     return [Flag("EXEC_PLAN_MISSING", cid, cid, None, ctx.owner(cid), None, 1, [cid],
                  [(rec.tab, int(row["sheet_row"]), rec.cell("start_date", int(row["sheet_row"])))],

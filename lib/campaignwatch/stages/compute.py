@@ -21,13 +21,16 @@ Formulas (the README repeats them):
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
 
 from ..config import SETTING_BY_KEY
 from ..contract import KPI_CATALOGUE, Kpi
+from ..exact import frac, ratio, show
 from ..headers import norm
 from .normalise import Records
 
@@ -76,14 +79,14 @@ def _sum_by(df: pd.DataFrame | None, keys: list[str], value: str, mask=None) -> 
 
 def compute(tables: Tables, as_of: dt.date, kpi: KpiSettings | None = None) -> Figures:
     kpi = kpi or KpiSettings()
-    camps = _ok(tables, "campaigns")
-    if camps is None:
+    rec = tables.get("campaigns")
+    if rec is None:
         empty = pd.DataFrame()
         return Figures(empty, empty, empty, {k: int((~r.df["valid"]).sum()) for k, r in tables.items()})
     today = np.datetime64(as_of, "D")
-    c = camps.set_index("campaign_id")[["name", "team", "owner", "status", "start_date", "end_date",
-                                         "budget", "approved_by", "approved_on", "summary_report",
-                                         "sheet_row"]].copy()
+    c = campaign_rows(rec).set_index("campaign_id")[
+        ["name", "team", "owner", "status", "start_date", "end_date", "budget", "approved_by", "approved_on",
+         "summary_report", "sheet_row", "valid"]].copy()
     lines_df = _ok(tables, "budget_lines")
     exp = _ok(tables, "expenses")
     req = _ok(tables, "overrun_requests")
@@ -129,20 +132,9 @@ def compute(tables: Tables, as_of: dt.date, kpi: KpiSettings | None = None) -> F
     ):
         c[name] = series.reindex(c.index, fill_value=0).astype("int64")
     _money_figures(c)
-    start = c["start_date"].to_numpy(dtype="datetime64[D]")
-    end = c["end_date"].to_numpy(dtype="datetime64[D]")
-    total = (end - start).astype("int64") + 1
-    gone = (today - start).astype("int64") + 1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        elapsed = np.clip(gone / np.where(total > 0, total, 1), 0.0, 1.0)
-    c["elapsed"] = elapsed
-    c["running"] = (start <= today) & (today <= end) & c["status"].isin(RUNNING_STATUSES).to_numpy()
-    c["ended"] = end < today
-    c["expected_to_date"] = np.rint(c["planned"].to_numpy() * elapsed).astype("int64")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        c["burn_index"] = np.where(elapsed > 0, c["utilisation"].to_numpy(dtype=float) / elapsed, np.nan)
-        forecast = np.where(c["running"] & (elapsed > 0), c["spend"].to_numpy() / elapsed, np.nan)
-    c["forecast"] = pd.array([None if np.isnan(v) else int(round(v)) for v in forecast], dtype="Int64")
+    _blocked(c, rec, tables.get("budget_lines"))
+    _time_figures(c, today)
+    _line_time_figures(lines, c)
 
     kpis = _kpis(tables, c, as_of, kpi)
     _kpi_rollup(c, kpis)
@@ -151,11 +143,117 @@ def compute(tables: Tables, as_of: dt.date, kpi: KpiSettings | None = None) -> F
     return Figures(c, lines, kpis, excluded)
 
 
+def campaign_rows(rec: Records) -> pd.DataFrame:
+    """Every campaign of the Campaigns tab — also one whose dates, status or budget cannot be read
+    (it stays visible, marked with what blocks it): each row with an ID, the first of a repeated ID."""
+    df = rec.df
+    cid = df["campaign_id"]
+    return df[cid.notna() & ~cid.duplicated(keep="first")]
+
+
+# The campaign cells a rule may read, by field; a field is blocked for a campaign when its cell holds
+# something that could not be understood. `rules.CODE_FIELDS` says which fields each flag code reads.
+FIELDS = ("dates", "status", "budget", "planned", "approved_on")
+
+
+def _blocked(c: pd.DataFrame, rec: Records, lines_rec: Records | None) -> None:
+    """`blocked`: the campaign's cells (column keys) that cannot be read; `unknown`: the fields
+    (FIELDS) that the rules therefore cannot use for this campaign."""
+    rows = campaign_rows(rec)
+    pos = np.flatnonzero(rec.df.index.isin(rows.index))
+    start, end = rows["start_date"].to_numpy(), rows["end_date"].to_numpy()
+    order = ~np.isnat(start) & ~np.isnat(end) & (end < start)
+    cells = {
+        "start_date": np.isnat(start) | order | rec.unreadable("start_date")[pos],
+        "end_date": np.isnat(end) | order | rec.unreadable("end_date")[pos],
+        "status": rows["status"].isna().to_numpy() | rec.unreadable("status")[pos],
+        "budget": rec.unreadable("budget")[pos],
+        "approved_on": rec.unreadable("approved_on")[pos],
+    }
+    bad_lines: set = set()
+    if lines_rec is not None:
+        bad = lines_rec.df[~lines_rec.df["valid"]]["campaign_id"]
+        bad_lines = set(bad.dropna())
+    no_lines = (c["lines"] == 0).to_numpy()
+    planned_bad = (cells["budget"] & no_lines) | c.index.isin(bad_lines)
+    blocked, unknown = [], []
+    for i in range(len(c)):
+        keys = tuple(k for k, m in cells.items() if m[i])
+        blocked.append(keys)
+        u = set()
+        if cells["start_date"][i] or cells["end_date"][i]:
+            u.add("dates")
+        if cells["status"][i]:
+            u.add("status")
+        if cells["budget"][i]:
+            u.add("budget")
+        if planned_bad[i]:
+            u.add("planned")
+        if cells["approved_on"][i]:
+            u.add("approved_on")
+        unknown.append(frozenset(u))
+    c["blocked"] = pd.Series(blocked, index=c.index, dtype=object)
+    c["unknown"] = pd.Series(unknown, index=c.index, dtype=object)
+
+
+def _time_figures(df: pd.DataFrame, today: np.datetime64) -> None:
+    """Time elapsed (both ends counted, clamped to [0, 1]), expected to date, burn index and
+    forecast — exact where a threshold reads them (`*_x` columns hold Fractions)."""
+    start = df["start_date"].to_numpy(dtype="datetime64[D]")
+    end = df["end_date"].to_numpy(dtype="datetime64[D]")
+    known = ~np.isnat(start) & ~np.isnat(end) & (end >= start)
+    total = np.where(known, (end - start).astype("int64") + 1, 0)
+    gone = np.where(known, np.clip((today - start).astype("int64") + 1, 0, np.maximum(total, 0)), 0)
+    df["days_total"], df["days_gone"] = total, gone
+    status = df["status"]
+    df["running"] = known & (start <= today) & (today <= end) & status.isin(RUNNING_STATUSES).to_numpy()
+    df["ended"] = known & (end < today) & status.isin(APPROVED_STATUSES).to_numpy()
+    df["starts_within"] = np.where(known & status.isin(RUNNING_STATUSES).to_numpy() & (today < start),
+                                   (start - today).astype("int64"), -1)
+    elapsed = [ratio(g, t) if k else None for g, t, k in zip(gone.tolist(), total.tolist(), known.tolist())]
+    util = df["utilisation_x"].tolist()
+    burn = [None if e is None or u is None or e == 0 else u / e for e, u in zip(elapsed, util)]
+    df["elapsed_x"] = pd.Series(elapsed, index=df.index, dtype=object)
+    df["burn_x"] = pd.Series(burn, index=df.index, dtype=object)
+    df["elapsed"] = [show(e) for e in elapsed]
+    df["burn_index"] = [show(b) for b in burn]
+    planned = df["planned"].tolist()
+    df["expected_to_date"] = pd.array([None if e is None else round(p * e) for p, e in zip(planned, elapsed)],
+                                      dtype="Int64")
+    spend = df["spend"].tolist()
+    df["forecast"] = pd.array([round(s / e) if r and e else None
+                               for s, e, r in zip(spend, elapsed, df["running"].tolist())], dtype="Int64")
+
+
+def _line_time_figures(lines: pd.DataFrame, c: pd.DataFrame) -> None:
+    """Budget lines take their campaign's time: elapsed, expected to date, burn index, forecast."""
+    if not len(lines):
+        for col in ("elapsed", "burn_index"):
+            lines[col] = pd.Series(dtype=float)
+        for col in ("expected_to_date", "forecast"):
+            lines[col] = pd.Series(dtype="Int64")
+        lines["burn_x"] = pd.Series(dtype=object)
+        return
+    cids = lines.index.get_level_values(0)
+    elapsed = c["elapsed_x"].reindex(cids).tolist()
+    running = c["running"].reindex(cids).tolist()
+    util = lines["utilisation_x"].tolist()
+    burn = [None if e is None or u is None or e == 0 else u / e for e, u in zip(elapsed, util)]
+    lines["elapsed"] = [show(e) for e in elapsed]
+    lines["burn_x"] = pd.Series(burn, index=lines.index, dtype=object)
+    lines["burn_index"] = [show(b) for b in burn]
+    lines["expected_to_date"] = pd.array([None if e is None else round(p * e)
+                                          for p, e in zip(lines["planned"].tolist(), elapsed)], dtype="Int64")
+    lines["forecast"] = pd.array([round(s / e) if r and e else None
+                                  for s, e, r in zip(lines["spend"].tolist(), elapsed, running)], dtype="Int64")
+
+
 def _money_figures(df: pd.DataFrame) -> None:
     if not len(df):
         for col in ("spend", "authorized", "available", "variance", "excess"):
             df[col] = pd.Series(dtype="int64")
         df["utilisation"] = pd.Series(dtype=float)
+        df["utilisation_x"] = pd.Series(dtype=object)
         df["variance_pct"] = pd.Series(dtype=float)
         return
     df["spend"] = df["committed"] + df["actual"]
@@ -163,16 +261,21 @@ def _money_figures(df: pd.DataFrame) -> None:
     df["available"] = df["authorized"] - df["spend"]
     df["variance"] = df["available"]
     df["excess"] = (df["spend"] - df["planned"]).clip(lower=0)
-    auth = df["authorized"].to_numpy(dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        df["utilisation"] = np.where(auth > 0, df["spend"].to_numpy(dtype=float) / auth, np.nan)
-        df["variance_pct"] = np.where(auth > 0, df["variance"].to_numpy(dtype=float) / auth, np.nan)
+    auth = df["authorized"].tolist()
+    util = [ratio(s, a) if a > 0 else None for s, a in zip(df["spend"].tolist(), auth)]
+    df["utilisation_x"] = pd.Series(util, index=df.index, dtype=object)
+    df["utilisation"] = [show(u) for u in util]
+    df["variance_pct"] = [show(ratio(v, a)) if a > 0 else math.nan for v, a in zip(df["variance"].tolist(), auth)]
 
 
 def _kpis(tables: Tables, c: pd.DataFrame, as_of: dt.date, s: KpiSettings) -> pd.DataFrame:
+    """Per campaign and KPI. Actuals aggregate exactly (each cell at its shortest decimal form),
+    attainment and pacing are Fractions compared exactly with the thresholds (`attainment_x`),
+    and shown as floats."""
     targets = _ok(tables, "kpi_targets")
     cols = ["campaign_id", "kpi", "label", "target", "unit", "direction", "weight", "aggregate",
-            "actual", "last_date", "expected", "attainment", "pacing", "score", "status", "derived", "sheet_row"]
+            "actual", "last_date", "expected", "attainment", "pacing", "score", "status", "derived", "sheet_row",
+            "attainment_x"]
     if targets is None or targets.empty:
         return pd.DataFrame(columns=cols)
     actuals = _ok(tables, "kpi_actuals")
@@ -180,12 +283,18 @@ def _kpis(tables: Tables, c: pd.DataFrame, as_of: dt.date, s: KpiSettings) -> pd
     if actuals is not None and not actuals.empty:
         a = actuals[actuals["date"] <= np.datetime64(as_of, "D")]
         keys = {k: kpi_key(k)[0] for k in a["kpi"].unique()}
-        a = a.assign(key=a["kpi"].map(keys)).sort_values(["date", "sheet_row"], kind="stable")
-        g = a.groupby(["campaign_id", "key"])["value"]
-        table = pd.DataFrame({"sum": g.sum(), "latest": g.last(), "average": g.mean(),
+        exact = {v: frac(v) for v in set(a["value"].tolist())}
+        a = a.assign(key=a["kpi"].map(keys), x=a["value"].map(exact)).sort_values(["date", "sheet_row"], kind="stable")
+        g = a.groupby(["campaign_id", "key"])["x"]
+        total = g.apply(lambda v: sum(v, Fraction(0)))
+        count = g.size()
+        average = pd.Series([t / int(n) for t, n in zip(total.tolist(), count.tolist())], index=total.index,
+                            dtype=object)
+        table = pd.DataFrame({"sum": total, "latest": g.last(), "average": average,
                               "last_date": a.groupby(["campaign_id", "key"])["date"].max()})
         agg = table.to_dict("index")
-    camps = c[["running", "ended", "elapsed", "spend"]].to_dict("index")
+    camps = c[["running", "ended", "elapsed_x", "spend"]].to_dict("index")
+    cap, green, amber = frac(s.cap), frac(s.green_at), frac(s.amber_at)
     rows = []
     for t in targets.itertuples(index=False):
         if t.campaign_id not in camps:
@@ -196,48 +305,53 @@ def _kpis(tables: Tables, c: pd.DataFrame, as_of: dt.date, s: KpiSettings) -> pd
         found = agg.get((t.campaign_id, key))
         actual, last, derived = None, None, False
         if found is not None:
-            actual, last = float(found[aggregate]), found["last_date"]
+            actual, last = found[aggregate], found["last_date"]
         elif key in ("roi", "cpa"):
             actual = _derived(key, camps[t.campaign_id]["spend"], agg.get((t.campaign_id, "sales")),
                               agg.get((t.campaign_id, "conversions")))
             derived = actual is not None
         camp = camps[t.campaign_id]
         running, ended = bool(camp["running"]), bool(camp["ended"])
-        target = float(t.target)
-        expected = target * float(camp["elapsed"]) if (running and aggregate == "sum") else target
-        attainment = _attain(actual, target, direction, s.cap)
-        pacing = _attain(actual, expected, direction, s.cap)
+        target = frac(t.target)
+        expected = target * camp["elapsed_x"] if (running and aggregate == "sum") else target
+        attainment = _attain(actual, target, direction, cap)
+        pacing = _attain(actual, expected, direction, cap)
         score = attainment if (ended or not running) else pacing
         if actual is None or not (running or ended):
             status = "grey"
         else:
-            status = "green" if score >= s.green_at else "amber" if score >= s.amber_at else "red"
+            status = "green" if score >= green else "amber" if score >= amber else "red"
         weight = 1.0 if pd.isna(t.weight) else float(t.weight)
-        rows.append([t.campaign_id, key, t.kpi, target, t.unit, direction, weight, aggregate, actual, last,
-                     expected, attainment, pacing, score, status, derived, t.sheet_row])
+        rows.append([t.campaign_id, key, t.kpi, float(target), t.unit, direction, weight, aggregate,
+                     None if actual is None else float(actual), last, float(expected), show_or_none(attainment),
+                     show_or_none(pacing), show_or_none(score), status, derived, t.sheet_row, attainment])
     return pd.DataFrame(rows, columns=cols)
 
 
-def _derived(key: str, spend_cents: int, sales: dict | None, conversions: dict | None) -> float | None:
+def show_or_none(x: Fraction | None) -> float | None:
+    return None if x is None else float(x)
+
+
+def _derived(key: str, spend_cents: int, sales: dict | None, conversions: dict | None) -> Fraction | None:
     """ROI = (sales − spend) ÷ spend; CPA = spend ÷ conversions (sales and conversions summed)."""
-    spend = float(spend_cents) / 100
+    spend = Fraction(int(spend_cents), 100)
     if key == "roi":
-        return None if sales is None or spend <= 0 else (float(sales["sum"]) - spend) / spend
-    total = None if conversions is None else float(conversions["sum"])
+        return None if sales is None or spend <= 0 else (sales["sum"] - spend) / spend
+    total = None if conversions is None else conversions["sum"]
     return spend / total if total else None
 
 
-def _attain(actual: float | None, target: float, direction: str, cap: float) -> float | None:
-    """higher: actual ÷ target; lower: 2 − actual ÷ target; clamped to [0, cap].
-    A zero target: higher is met by anything ≥ 0 (1.0); lower is met only by ≤ 0."""
+def _attain(actual: Fraction | None, target: Fraction, direction: str, cap: Fraction) -> Fraction | None:
+    """higher: actual ÷ target; lower: 2 − actual ÷ target; clamped to [0, cap] — exactly.
+    A zero target: higher is met by anything ≥ 0 (1); lower is met only by ≤ 0."""
     if actual is None:
         return None
     if target == 0:
         met = actual >= 0 if direction == "higher" else actual <= 0
-        return 1.0 if met else 0.0
-    ratio = actual / target
-    value = ratio if direction == "higher" else 2 - ratio
-    return float(min(max(value, 0.0), cap))
+        return Fraction(1 if met else 0)
+    r = actual / target
+    value = r if direction == "higher" else 2 - r
+    return min(max(value, Fraction(0)), cap)
 
 
 def _kpi_rollup(c: pd.DataFrame, kpis: pd.DataFrame) -> None:

@@ -37,6 +37,15 @@ class Records:
     col0: dict[str, int] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     raw: dict[str, list] = field(default_factory=dict)     # cell values as read, per column
+    unread: dict[str, set[int]] = field(default_factory=dict)   # column -> positions of cells not understood
+
+    def unreadable(self, key: str) -> np.ndarray:
+        """Per record: the `key` cell holds something that could not be understood (as opposed
+        to being blank) — an unreadable value, a formula error, an unknown word."""
+        mask = np.zeros(len(self.df), dtype=bool)
+        if self.unread.get(key):
+            mask[sorted(self.unread[key])] = True
+        return mask
 
     def cell(self, key: str, row: int) -> str:
         return cell_ref(self.tab, row, self.col0[key]) if key in self.col0 else f"{self.tab}!{row}:{row}"
@@ -69,6 +78,7 @@ def normalise(raw: RawTable, opts: ReadOptions) -> tuple[Records, list[Finding]]
     ok = np.ones(n, dtype=bool)
     data: dict[str, object] = {"sheet_row": np.array(row0s, dtype=np.int64) + 1}
     raws: dict[str, list] = {}
+    unread: dict[str, set[int]] = {}
     kept = [sheet.rows[r] for r in row0s]
     width = max(map(len, kept), default=0)
     if kept and min(map(len, kept)) < width:
@@ -105,6 +115,8 @@ def normalise(raw: RawTable, opts: ReadOptions) -> tuple[Records, list[Finding]]
             f, drop = _finding(col, fc.header, table, sheet.name, row0s[i] + 1, c0, v, code,
                                (value_of.get(v), bad.get(v)))
             findings.append(f)
+            if code not in (V.AMBIGUOUS, V.ROUNDED, "missing"):
+                unread.setdefault(col.key, set()).add(i)
             if drop:
                 ok[i] = False
                 _blank_out(data, col, i)
@@ -114,7 +126,7 @@ def normalise(raw: RawTable, opts: ReadOptions) -> tuple[Records, list[Finding]]
     df = pd.DataFrame(data)
     rec = Records(table, sheet.name, df, frozenset(raw.columns),
                   {k: fc.col0 for k, fc in raw.columns.items()},
-                  {k: fc.header for k, fc in raw.columns.items()}, raws)
+                  {k: fc.header for k, fc in raw.columns.items()}, raws, unread)
     return rec, findings
 
 
@@ -216,6 +228,8 @@ def _finding(col: Column, header: str, table: Table, tab: str, row: int, c0: int
         return mk("AMBIGUOUS_DATE", read_as=str(read_as)), False
     if code == V.ROUNDED:
         return mk("MONEY_ROUNDED", read_as=V.format_money(parsed[0], "yuan")), False
+    if code == V.UNKNOWN_WORD and not ENUMS[col.enum].guess_unknown:
+        return mk("UNKNOWN_STATUS", choices=_choices(col)), False
     if code == V.UNKNOWN_WORD and parsed and parsed[0] is not None:
         e = ENUMS[col.enum]
         return mk("UNKNOWN_WORD", default={"en": e.english(parsed[0]), "zh-CN": e.chinese(parsed[0])},
@@ -256,7 +270,7 @@ def _parser(col: Column, scale: Decimal, opts: ReadOptions):
         return lambda v: V.parse_datetime(v, dayfirst=opts.day_first, date1904=opts.date1904)
     if kind == "enum":
         e = ENUMS[col.enum]
-        p = V.make_enum_parser(e.accepted(), e.default)
+        p = V.make_enum_parser(e.accepted(), e.unknown)
         return lambda v: (e.default, None) if _blank(v) else p(v)
     return V.parse_text
 
