@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .contract import ENUMS
+from .exact import at_least
 from .findings import Finding
 from .names import tab_name
 from .rules import Flag
@@ -90,8 +91,9 @@ def campaign_status(c: pd.DataFrame, flags: list[Flag], nearly_used_at: float) -
             out[cid] = "red"
         elif row["status"] in INACTIVE and cid not in medium:
             out[cid] = "grey"
-        elif cid in medium or row["kpi_amber"] > 0 or (_f(row["utilisation"]) or 0) >= nearly_used_at:
-            out[cid] = "amber"
+        elif cid in medium or row["kpi_amber"] > 0 or at_least(row["utilisation_x"], nearly_used_at) \
+                or row["unknown"]:
+            out[cid] = "amber"        # a campaign some rules could not evaluate is never shown green
         else:
             out[cid] = "green"
     return pd.Series(out, dtype=object)
@@ -109,6 +111,7 @@ def summary_tab(info: RunInfo, fig: Figures, flags: list[Flag], links: dict[str,
         ("Utilisation", "预算使用率", "percent", 10), ("KPI score", "KPI得分", "percent", 10),
         ("KPIs without data", "无数据KPI", "int", 9), ("Tasks overdue", "逾期任务", "int", 9),
         ("Open flags", "未关闭预警", "int", 9), ("High", "高", "int", 6),
+        ("Cannot be read", "无法识别", "text", 30),
     ])
     if left:
         spec.title.append(_t(lang, f"{left} rows that cannot be read are left out of these figures: see the Validation tab.",
@@ -121,19 +124,34 @@ def summary_tab(info: RunInfo, fig: Figures, flags: list[Flag], links: dict[str,
     high_by = pd.Series([f.campaign_id for f in flags if f.counts_open and f.severity == "high"],
                         dtype=object).value_counts()
     for i, (cid, row) in enumerate(c.iterrows()):
+        blocked = row["blocked"]
+        typed = {k: v for k, _, v in blocked}
+        shown_status = _word("campaign_status", row["status"], lang) if "status" not in typed \
+            else f"{typed['status']} ?"
         spec.rows.append([cid, _s(row["name"]), _s(row["owner"]), _s(row["team"]),
-                          _word("campaign_status", row["status"], lang), _rag(status[cid], lang),
+                          shown_status, _rag(status[cid], lang),
                           _d(row["start_date"]), _d(row["end_date"]), _f(row["elapsed"]),
                           _money(row["planned"]), _money(row["approved"]), _money(row["authorized"]),
                           _money(row["spend"]), _money(row["available"]), _f(row["utilisation"]),
                           _f(row["kpi_score"]), int(row["kpis_without_data"]), int(row["tasks_overdue"]),
-                          int(open_by.get(cid, 0)), int(high_by.get(cid, 0))])
+                          int(open_by.get(cid, 0)), int(high_by.get(cid, 0)), _blocked_text(blocked, lang)])
         spec.fills[(i, 5)] = status[cid]
+        if blocked:
+            spec.fills[(i, 20)] = "amber"
+            spec.links[(i, 20)] = blocked[0][1]
         if row["available"] < 0:
             spec.fills[(i, 13)] = "red"
         if cid in links:
             spec.links[(i, 0)] = links[cid]
     return spec
+
+
+def _blocked_text(blocked: tuple, lang: str) -> str | None:
+    """The cells that keep some rules from evaluating a campaign, and which rules wait for them."""
+    if not blocked:
+        return None
+    cells = "; ".join(f"{cell} “{value}”" if value else cell for _, cell, value in blocked)
+    return _t(lang, f"{cells} — fix to have every rule checked", f"{cells} — 修正后才能完成全部检查")
 
 
 def _rag(status: str, lang: str) -> str:
@@ -194,7 +212,8 @@ def budget_tab(info: RunInfo, fig: Figures) -> TabSpec:
             spec.rows.append([cid, line, _s(l["category"]), _money(l["planned"]), _money(l["approved"]),
                               _money(l["pending"]), _money(l["authorized"]), _money(l["committed"]),
                               _money(l["actual"]), _money(l["spend"]), _money(l["available"]),
-                              _f(l["variance_pct"]), _f(l["utilisation"]), None, None, None, None])
+                              _f(l["variance_pct"]), _f(l["utilisation"]), _f(l["elapsed"]),
+                              _money(l["expected_to_date"]), _f(l["burn_index"]), _money(l["forecast"])])
             if l["available"] < 0:
                 spec.fills[(i, 10)] = "red"
             i += 1
@@ -205,7 +224,7 @@ def budget_tab(info: RunInfo, fig: Figures) -> TabSpec:
                           _f(row["elapsed"]), _money(row["expected_to_date"]), _f(row["burn_index"]),
                           _money(row["forecast"])])
         spec.fills[(i, 10)] = "red" if row["available"] < 0 else \
-            "amber" if (_f(row["utilisation"]) or 0) >= info.nearly_used_at else "green"
+            "amber" if at_least(row["utilisation_x"], info.nearly_used_at) else "green"
         i += 1
     return spec
 

@@ -72,10 +72,13 @@ def text_report(result: SourceResult, verbose: bool = True) -> str:
 SYNC_WORDS = {
     "en": {"flags": "open flags", "new": "new", "resolved": "resolved", "unverifiable": "unverifiable",
            "wrote": "wrote the generated tabs to", "dry": "dry run: nothing written", "waived": "waived",
-           "not_written": "not written", "findings": "findings", "high": "high", "medium": "medium", "low": "low"},
+           "not_written": "not written", "findings": "findings", "high": "high", "medium": "medium", "low": "low",
+           "partial": "! {n} campaigns could not be fully evaluated (a date, status or budget cell cannot be read): "
+                      "{ids} — see the Summary tab"},
     "zh-CN": {"flags": "个未关闭预警", "new": "新增", "resolved": "已解决", "unverifiable": "无法核实",
               "wrote": "已写回生成的工作表：", "dry": "演练模式：未写入任何内容", "waived": "已豁免",
-              "not_written": "未写回", "findings": "条校验问题", "high": "高", "medium": "中", "low": "低"},
+              "not_written": "未写回", "findings": "条校验问题", "high": "高", "medium": "中", "low": "低",
+              "partial": "! {n} 个活动无法完整评估（日期、状态或预算单元格无法识别）：{ids} — 详见“活动汇总”表"},
 }
 
 
@@ -92,11 +95,17 @@ def sync_report(r, dry_run: bool = False, top: int = 10) -> str:
     unver = sum(1 for f in r.gone if f.status == "unverifiable")
     errors = sum(1 for f in check.findings if f.severity == ERROR)
     sev = ", ".join(f"{by[s]} {w[s]}" for s in by)
-    lines = [f"{'✗' if r.status == 'failed' else '✓'} {check.source}: {sum(by.values())} {w['flags']} ({sev}"
+    left = sum(check.excluded_rows.values())
+    partial = r.not_evaluated
+    mark = "✗" if r.status == "failed" else "!" if (errors or left or partial) else "✓"
+    lines = [f"{mark} {check.source}: {sum(by.values())} {w['flags']} ({sev}"
              + (f", {waived} {w['waived']}" if waived else "") + "); "
              f"{r.new} {w['new']}, {resolved} {w['resolved']}, {unver} {w['unverifiable']}; "
              f"{len(check.findings)} {w['findings']} ({errors} errors), "
-             f"{sum(check.excluded_rows.values())} {WORDS[lang]['left_out']}"]
+             f"{left} {WORDS[lang]['left_out']}"]
+    if partial:
+        lines.append("  " + w["partial"].format(n=len(partial), ids=", ".join(partial[:8])
+                                                 + (" …" if len(partial) > 8 else "")))
     for f in r.flags[:top]:
         lines.append(f"    [{f.severity}] {f.flag_id} {f.code}: {f.message(lang)}")
     if len(r.flags) > top:

@@ -21,7 +21,7 @@ from .history import History
 from .pipeline import SourceResult, check_source, timed
 from .read.package import SourceError
 from .render import RunInfo, campaign_status, render_tabs
-from .rules import Context, Flag, Thresholds, people_aliases, run_rules
+from .rules import CODE_FIELDS, Context, Flag, Thresholds, people_aliases, run_rules
 from .rules.budget import approved_plans
 from .sources import display_name, is_google, source_key
 from .stages.compute import Figures, KpiSettings, compute
@@ -47,6 +47,12 @@ class SyncResult:
     @property
     def error(self) -> SourceError | None:
         return self.check.error or self.write_error
+
+    @property
+    def not_evaluated(self) -> list[str]:
+        """Campaigns that some rules could not evaluate: a cell they read cannot be understood."""
+        c = None if self.figures is None else self.figures.campaigns
+        return [] if c is None or c.empty else [cid for cid, u in zip(c.index, c["unknown"]) if u]
 
 
 def sync_source(path: str | Path, cfg: Config, as_of: dt.date, history: History, *, lang: str | None = None,
@@ -180,7 +186,8 @@ def campaign_dicts(fig: Figures | None) -> list[dict]:
     shares = ("utilisation", "variance_pct", "elapsed", "burn_index", "kpi_score")
     for cid, r in fig.campaigns.iterrows():
         d = {"campaign_id": cid, "name": r["name"] if isinstance(r["name"], str) else None,
-             "owner": r["owner"] if isinstance(r["owner"], str) else None, "status": r["status"]}
+             "owner": r["owner"] if isinstance(r["owner"], str) else None,
+             "status": r["status"] if isinstance(r["status"], str) else None}
         for k in money:
             v = r[k]
             d[k] = None if pd.isna(v) else float(Decimal(int(v)) / 100)
@@ -190,5 +197,7 @@ def campaign_dicts(fig: Figures | None) -> list[dict]:
         for k in ("kpis", "kpis_without_data", "tasks", "tasks_done", "tasks_on_time", "tasks_overdue",
                   "tasks_no_owner"):
             d[k] = int(r[k])
+        d["blocked"] = [{"column": k, "cell": cell, "value": value} for k, cell, value in r["blocked"]]
+        d["not_evaluated"] = sorted(code for code, fields in CODE_FIELDS.items() if fields & r["unknown"])
         out.append(d)
     return out

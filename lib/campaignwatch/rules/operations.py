@@ -87,8 +87,10 @@ def kpi_rules(ctx: Context) -> list[Flag]:
             out.append(Flag("KPI_OFF_TRACK", r.campaign_id, r.kpi, None, owner, None, 1, [r.kpi], ev, p))
         if camp["ended"] and below(r.attainment_x, ctx.thresholds.missed_below):
             out.append(Flag("KPI_MISSED", r.campaign_id, r.kpi, None, owner, None, 1, [r.kpi], ev, p))
+        if not camp["running"] or r.derived:
+            continue
         started = np.datetime64(camp["start_date"], "D")
-        if camp["running"] and not r.derived and today - started >= stale:
+        if today - started >= stale:
             last = None if r.last_date is None or pd.isna(r.last_date) else np.datetime64(r.last_date, "D")
             if last is None or today - last > stale:
                 p["last"] = str(last) if last is not None else str(started)

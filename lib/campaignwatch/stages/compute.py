@@ -157,8 +157,8 @@ FIELDS = ("dates", "status", "budget", "planned", "approved_on")
 
 
 def _blocked(c: pd.DataFrame, rec: Records, lines_rec: Records | None) -> None:
-    """`blocked`: the campaign's cells (column keys) that cannot be read; `unknown`: the fields
-    (FIELDS) that the rules therefore cannot use for this campaign."""
+    """`blocked`: the campaign's cells that cannot be read, as (column key, cell, value as typed);
+    `unknown`: the fields (FIELDS) that the rules therefore cannot use for this campaign."""
     rows = campaign_rows(rec)
     pos = np.flatnonzero(rec.df.index.isin(rows.index))
     start, end = rows["start_date"].to_numpy(), rows["end_date"].to_numpy()
@@ -178,8 +178,8 @@ def _blocked(c: pd.DataFrame, rec: Records, lines_rec: Records | None) -> None:
     planned_bad = (cells["budget"] & no_lines) | c.index.isin(bad_lines)
     blocked, unknown = [], []
     for i in range(len(c)):
-        keys = tuple(k for k, m in cells.items() if m[i])
-        blocked.append(keys)
+        row = int(rows["sheet_row"].iat[i])
+        blocked.append(tuple((k, rec.cell(k, row), rec.typed(k, int(pos[i]))) for k, m in cells.items() if m[i]))
         u = set()
         if cells["start_date"][i] or cells["end_date"][i]:
             u.add("dates")
