@@ -73,7 +73,7 @@ _T = {
                 "截至 {as_of} 历史记录中没有运行记录，请先运行 sync。"),
     "figures_from": ("Figures from the run of {d}.", "数据来自 {d} 的运行。"),
     "stale": ("No run this week: figures from the run of {d}.", "本周没有运行：数据来自 {d} 的运行。"),
-    "spend": ("Spend", "支出"), "authorized": ("Authorized budget", "批准预算"), "over": ("Over budget", "超预算"),
+    "spend": ("Spend", "支出"), "authorized": ("Authorized budget", "批准预算"), "over": ("Spend above the authorized budget", "支出超过批准预算"),
     "kpi_score": ("KPI score", "KPI 得分"), "target": ("target 100%", "目标 100%"),
     "no_kpi": ("no KPI data", "无 KPI 数据"),
     "kpi_legend": ("KPI score: green ≥ {g}, amber ≥ {a}, red below; the dashed line is 100 % (on target).",
