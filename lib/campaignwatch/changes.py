@@ -28,6 +28,7 @@ class SourceOutcome:
     error: str | None = None  # one sentence when failed
     open_flags: int = 0
     team: str = ""
+    over_budget: int = 0      # campaigns over budget (render.over_budget)
 
 
 @dataclass
@@ -59,6 +60,7 @@ class RunChanges:
 
 def collect(results, as_of: dt.date, specs: dict | None = None) -> RunChanges:
     """RunChanges from `sync.SyncResult`s; `specs` maps a source to its configured SourceSpec."""
+    from .render import over_budget
     from .sources import display_name
     out = RunChanges(as_of)
     langs = []
@@ -69,7 +71,7 @@ def collect(results, as_of: dt.date, specs: dict | None = None) -> RunChanges:
         out.outcomes.append(SourceOutcome(
             spec.name if spec and spec.name else name, r.status,
             None if err is None else _message(err, r.check.language),
-            sum(1 for f in r.flags if f.counts_open), spec.team if spec else ""))
+            sum(1 for f in r.flags if f.counts_open), spec.team if spec else "", len(over_budget(r.flags))))
         langs.append(r.check.language)
         label = out.outcomes[-1].source
         for f in r.flags:

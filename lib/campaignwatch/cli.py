@@ -258,7 +258,8 @@ def cmd_report(args, cfg) -> int:
     hist = cfg.resolve(cfg["history.path"])
     if not hist.exists():
         raise Usage(f"no history at {hist}: run sync first")
-    write_weekly(hist, out, as_of, lang, kpi_green=cfg["kpi.green_at"], kpi_amber=cfg["kpi.amber_at"])
+    write_weekly(hist, out, as_of, lang, kpi_green=cfg["kpi.green_at"], kpi_amber=cfg["kpi.amber_at"],
+                 timezone=cfg["general.timezone"])
     say(f"wrote {out}")
     return EXIT_OK
 

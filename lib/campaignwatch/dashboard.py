@@ -3,7 +3,9 @@ the run's results and history in, `TabSpec`s out.
 
 Tabs: every campaign of every source with its status and key figures; all open flags
 across sources, most severe and oldest first (with managers' responses); every waiver in
-force, so superiors see them; totals per team and per source; week-over-week movement
+force, so superiors see them; totals per team and per source (a campaign counts under its
+own team from the workbook, under the source's configured `team` only when it has none;
+"over budget" is `render.over_budget`); week-over-week movement
 (spend, KPI score, flags opened and resolved) from history; and the sources with their
 outcome. "Where" columns name the source file and cell of the evidence.
 """
@@ -12,11 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import os
 
-
+from . import clock
 from .config import Config
 from .flagcodes import RANK
 from .history import History
-from .render import RunInfo, _d, _f, _money, _rag, _spec, _t, _word, campaign_status, SEV_FILL
+from .render import RunInfo, _d, _f, _money, _rag, _spec, _t, _word, campaign_status, over_budget, SEV_FILL
 from .sources import display_name, google_id, is_google, source_key
 from .tabspec import TabSpec
 
@@ -42,17 +44,27 @@ def dashboard_tabs(run, cfg: Config, as_of: dt.date, history: History, lang: str
     langs = [r.check.language for r in run.results]
     lang = lang or (cfg["general.language"] if cfg["general.language"] != "auto" else
                     (max(set(langs), key=langs.count) if langs else "en"))
-    info = RunInfo(_t(lang, "all sources", "全部数据源"), as_of,
-                   dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"), lang, cfg["rules.nearly_used_at"])
+    zone = cfg["general.timezone"]
+    info = RunInfo(_t(lang, "all sources", "全部数据源"), as_of, clock.stamp(clock.now(zone), zone), lang,
+                   cfg["rules.nearly_used_at"], timezone=zone)
     link = _linker(cfg)
     return [_campaigns(info, run, link), _flags(info, run, link), _waivers(info, run), _totals(info, run),
             _trends(info, run, history, as_of), _sources(info, run)]
 
 
 def _label(run, r) -> tuple[str, str]:
+    """The source's name and its configured team (the fallback team of its campaigns)."""
     spec = run.specs.get(r.check.source)
     name = (spec.name if spec and spec.name else display_name(r.check.source))
     return name, (spec.team if spec and spec.team else "")
+
+
+def _team(own, fallback: str) -> str | None:
+    """A campaign's team: its own from the workbook's team column; the source's configured
+    `team` only when it has none."""
+    if isinstance(own, str) and own.strip():
+        return own.strip()
+    return fallback or None
 
 
 def _campaigns(info: RunInfo, run, link) -> TabSpec:
@@ -78,7 +90,7 @@ def _campaigns(info: RunInfo, run, link) -> TabSpec:
             opened = [f for f in r.flags if f.counts_open and f.campaign_id == cid]
             cell = rec.cell("campaign_id", int(rows[cid])) if cid in rows else ""
             where = f"{display_name(r.check.source)} › {cell}" if cell else display_name(r.check.source)
-            spec.rows.append([name, team or (row["team"] if isinstance(row["team"], str) else None), cid,
+            spec.rows.append([name, _team(row["team"], team), cid,
                               row["name"] if isinstance(row["name"], str) else None,
                               row["owner"] if isinstance(row["owner"], str) else None,
                               _word("campaign_status", row["status"], lang), _rag(status[cid], lang),
@@ -146,7 +158,7 @@ def _totals(info: RunInfo, run) -> TabSpec:
         ("By", "维度", "text", 8), ("Team or source", "团队或数据源", "text", 22), ("Campaigns", "活动数", "int", 9),
         ("Authorized", "核定预算", "money", 15), ("Spend", "支出", "money", 15), ("Utilisation", "使用率", "percent", 9),
         ("Open flags", "未关闭预警", "int", 9), ("High", "高", "int", 6), ("Medium", "中", "int", 6), ("Low", "低", "int", 6),
-        ("Red campaigns", "红色活动", "int", 9),
+        ("Red campaigns", "红色活动", "int", 9), ("Over budget", "超预算活动", "int", 9),
     ])
     groups: dict[tuple[str, str], dict] = {}
     for r in run.results:
@@ -155,23 +167,28 @@ def _totals(info: RunInfo, run) -> TabSpec:
         name, team = _label(run, r)
         c = r.figures.campaigns
         status = campaign_status(c, r.flags, info.nearly_used_at)
-        teams = [team or (t if isinstance(t, str) else "—") for t in c["team"]]
+        over = over_budget(r.flags)
+        teams = [_team(t, team) or "—" for t in c["team"]]
         for cid, t, auth, spend in zip(c.index, teams, c["authorized"].tolist(), c["spend"].tolist()):
             flags = [f for f in r.flags if f.counts_open and f.campaign_id == cid]
             for key in ((_t(lang, "team", "团队"), t), (_t(lang, "source", "数据源"), name)):
-                g = groups.setdefault(key, {"n": 0, "auth": 0, "spend": 0, "high": 0, "medium": 0, "low": 0, "red": 0})
+                g = groups.setdefault(key, {"n": 0, "auth": 0, "spend": 0, "high": 0, "medium": 0, "low": 0, "red": 0,
+                                            "over": 0})
                 g["n"] += 1
                 g["auth"] += int(auth)
                 g["spend"] += int(spend)
                 g["red"] += status[cid] == "red"
+                g["over"] += cid in over
                 for f in flags:
                     g[f.severity] += 1
     for i, ((by, name), g) in enumerate(sorted(groups.items())):
         util = g["spend"] / g["auth"] if g["auth"] else None
         spec.rows.append([by, name, g["n"], _money(g["auth"]), _money(g["spend"]), util,
-                          g["high"] + g["medium"] + g["low"], g["high"], g["medium"], g["low"], g["red"]])
+                          g["high"] + g["medium"] + g["low"], g["high"], g["medium"], g["low"], g["red"], g["over"]])
         if g["red"]:
             spec.fills[(i, 10)] = "red"
+        if g["over"]:
+            spec.fills[(i, 11)] = "red"
     return spec
 
 

@@ -16,7 +16,9 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+from . import clock
+
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -45,11 +47,16 @@ CREATE TABLE IF NOT EXISTS plans (
 CREATE TABLE IF NOT EXISTS metrics (
     run_id INTEGER NOT NULL REFERENCES runs(id), source TEXT NOT NULL, campaign_id TEXT NOT NULL,
     as_of TEXT NOT NULL, planned INTEGER, authorized INTEGER, spend INTEGER, utilisation REAL,
-    kpi_score REAL, flags_open INTEGER, status TEXT,
+    kpi_score REAL, flags_open INTEGER, status TEXT, over_budget INTEGER,
     PRIMARY KEY (run_id, source, campaign_id)
 );
 CREATE INDEX IF NOT EXISTS metrics_source ON metrics (source, campaign_id, as_of);
 """
+
+# version -> what brings a file of that version to the next one
+MIGRATIONS = {
+    1: "ALTER TABLE metrics ADD COLUMN over_budget INTEGER;",      # render.over_budget, per run and campaign
+}
 
 
 class HistoryError(Exception):
@@ -67,7 +74,8 @@ def open_history(path: Path) -> sqlite3.Connection:
         if version > SCHEMA_VERSION:
             raise HistoryError(f"{path} was written by a newer campaignwatch (schema {version})")
         if version < SCHEMA_VERSION:
-            db.executescript(f"BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+            steps = "".join(MIGRATIONS[v] for v in range(version, SCHEMA_VERSION)) if version else ""
+            db.executescript(f"BEGIN IMMEDIATE; {SCHEMA} {steps} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
         return db
     except sqlite3.DatabaseError as exc:
         raise HistoryError(f"history file {path} cannot be used: {exc}") from None
@@ -76,7 +84,8 @@ def open_history(path: Path) -> sqlite3.Connection:
 
 
 def now() -> str:
-    return dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    """The current moment as ISO 8601 with its offset (shown later in general.timezone)."""
+    return clock.instant().astimezone().isoformat(timespec="seconds")
 
 
 @dataclass
@@ -171,9 +180,10 @@ class History:
                            (source, cid, fp["approved_on"], json.dumps(fp, sort_keys=True), day))
             if self.run_id is not None:
                 for m in metrics:
-                    db.execute("INSERT OR REPLACE INTO metrics VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    db.execute("INSERT OR REPLACE INTO metrics VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                                (self.run_id, source, m["campaign_id"], day, m["planned"], m["authorized"],
-                                m["spend"], m["utilisation"], m["kpi_score"], m["flags_open"], m["status"]))
+                                m["spend"], m["utilisation"], m["kpi_score"], m["flags_open"], m["status"],
+                                int(bool(m.get("over_budget")))))
                 db.execute("INSERT OR REPLACE INTO source_runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                            (self.run_id, source, summary["status"], summary.get("error_code"),
                             summary.get("findings"), summary.get("errors"), summary.get("excluded_rows"),

@@ -17,6 +17,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
+from .clock import stamp
 from .contract import ENUMS
 from .exact import at_least
 from .findings import Finding
@@ -38,6 +39,7 @@ class RunInfo:
     nearly_used_at: float = 0.8
     max_finding_rows: int = 5000
     scorecard: bool = True
+    timezone: str = "UTC"             # general.timezone: the Run log's times are shown in it
 
 
 def _t(lang: str, en: str, zh: str) -> str:
@@ -79,6 +81,13 @@ def _spec(key: str, info: RunInfo, title: str, columns: list[tuple[str, str, str
     return TabSpec(key, tab_name(key, lang), lines,
                    [zh if lang == "zh-CN" else en for en, zh, _, _ in columns],
                    [fmt for _, _, fmt, _ in columns], [], [w for *_, w in columns])
+
+
+def over_budget(flags: list[Flag]) -> set[str]:
+    """The campaigns that are over budget: each with an open, not-waived OVERRUN_UNAPPROVED
+    flag, raised for the campaign or for one of its budget lines. The one definition the
+    weekly report's headline, the dashboard and the digest count."""
+    return {f.campaign_id for f in flags if f.code == "OVERRUN_UNAPPROVED" and f.counts_open and f.campaign_id}
 
 
 def campaign_status(c: pd.DataFrame, flags: list[Flag], nearly_used_at: float) -> pd.Series:
@@ -300,16 +309,18 @@ def scorecard_tab(info: RunInfo, fig: Figures, flags: list[Flag]) -> TabSpec:
 
 
 def runlog_tab(info: RunInfo, runs: list[dict]) -> TabSpec:
+    """One row per run, newest first; `started_at` is a moment (ISO 8601 with its offset),
+    shown in `info.timezone`."""
     lang = info.lang
     spec = _spec("runlog", info, _t(lang, "Run log", "运行记录"), [
-        ("Run at", "运行时间", "text", 22), ("As of", "统计日期", "text", 11), ("Status", "状态", "text", 9),
+        ("Run at", "运行时间", "text", 34), ("As of", "统计日期", "text", 11), ("Status", "状态", "text", 9),
         ("Findings", "校验问题", "int", 9), ("Errors", "错误", "int", 7), ("Rows left out", "未计入行", "int", 9),
         ("Open flags", "未关闭预警", "int", 9), ("New flags", "新增预警", "int", 9), ("Resolved", "已解决", "int", 8),
         ("Written", "已写回", "text", 8), ("Seconds", "耗时(秒)", "number", 8),
     ])
     for i, r in enumerate(runs):
-        spec.rows.append([r.get("started_at"), r.get("as_of"), r.get("status"), r.get("findings"), r.get("errors"),
-                          r.get("excluded_rows"), r.get("flags_open"), r.get("flags_new"), r.get("flags_resolved"),
+        spec.rows.append([stamp(r.get("started_at"), info.timezone), r.get("as_of"), r.get("status"), r.get("findings"),
+                          r.get("errors"), r.get("excluded_rows"), r.get("flags_open"), r.get("flags_new"), r.get("flags_resolved"),
                           _t(lang, "yes", "是") if r.get("written") else _t(lang, "no", "否"), r.get("seconds")])
         if r.get("status") == "failed":
             spec.fills[(i, 2)] = "red"

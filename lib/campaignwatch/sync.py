@@ -14,13 +14,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import clock
 from .config import Config
 from .findings import ERROR, cell_ref
 from .flagcodes import CODES
 from .history import History
 from .pipeline import SourceResult, check_source, timed
 from .read.package import SourceError
-from .render import RunInfo, campaign_status, render_tabs
+from .render import RunInfo, campaign_status, over_budget, render_tabs
 from .rules import CODE_FIELDS, Context, Flag, Thresholds, people_aliases, run_rules
 from .rules.budget import approved_plans
 from .sources import display_name, is_google, source_key
@@ -94,11 +95,13 @@ def sync_source(path: str | Path, cfg: Config, as_of: dt.date, history: History,
         if answers:
             check.findings = table_order(check.findings + answers)
     with timed(timings, "render"):
-        info = RunInfo(display_name(path), as_of, dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"),
+        started = clock.now(cfg["general.timezone"])
+        info = RunInfo(display_name(path), as_of, clock.stamp(started, cfg["general.timezone"]),
                        check.language, cfg["rules.nearly_used_at"], cfg["output.max_finding_rows"],
-                       cfg["output.scorecard"])
+                       cfg["output.scorecard"], timezone=cfg["general.timezone"])
         summary = _summary(result, time.perf_counter() - t0)
-        runs = [dict(summary, started_at=info.generated_at, as_of=as_of.isoformat())]
+        # this run's row is in the tabs only if they are written, so it says written unless dry run
+        runs = [dict(summary, started_at=started.isoformat(), as_of=as_of.isoformat(), written=not dry_run)]
         runs += [dict(r) for r in history.runs(key, 49)]
         tabs = render_tabs(info, figures, flags + result.gone, check.findings, check.excluded_rows, runs,
                            _campaign_links(check))
@@ -166,6 +169,7 @@ def _metrics(fig: Figures, flags: list[Flag], cfg: Config) -> list[dict]:
     if c.empty:
         return []
     status = campaign_status(c, flags, cfg["rules.nearly_used_at"])
+    over = over_budget(flags)
     open_by: dict[str, int] = {}
     for f in flags:
         if f.counts_open:
@@ -173,7 +177,8 @@ def _metrics(fig: Figures, flags: list[Flag], cfg: Config) -> list[dict]:
     return [{"campaign_id": cid, "planned": int(r["planned"]), "authorized": int(r["authorized"]),
              "spend": int(r["spend"]), "utilisation": None if pd.isna(r["utilisation"]) else float(r["utilisation"]),
              "kpi_score": None if pd.isna(r["kpi_score"]) else float(r["kpi_score"]),
-             "flags_open": open_by.get(cid, 0), "status": status[cid]} for cid, r in c.iterrows()]
+             "flags_open": open_by.get(cid, 0), "status": status[cid], "over_budget": cid in over}
+            for cid, r in c.iterrows()]
 
 
 def campaign_dicts(fig: Figures | None) -> list[dict]:

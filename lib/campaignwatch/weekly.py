@@ -27,11 +27,13 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import clock
 from .history import SCHEMA_VERSION, HistoryError
 from .values import format_money
 
 RANK = {"high": 3, "medium": 2, "low": 1}
 KPI_GREEN, KPI_AMBER = 0.95, 0.8          # defaults of kpi.green_at / kpi.amber_at
+TIMEZONE = "Asia/Shanghai"                # default of general.timezone
 CHART_ROWS = 24                           # bars per chart (a longer list is split over several charts)
 
 _T = {
@@ -71,7 +73,7 @@ _T = {
                 "截至 {as_of} 历史记录中没有运行记录，请先运行 sync。"),
     "figures_from": ("Figures from the run of {d}.", "数据来自 {d} 的运行。"),
     "stale": ("No run this week: figures from the run of {d}.", "本周没有运行：数据来自 {d} 的运行。"),
-    "spend": ("Spend", "支出"), "authorized": ("Authorized budget", "批准预算"), "over": ("Over budget", "超预算"),
+    "spend": ("Spend", "支出"), "authorized": ("Authorized budget", "批准预算"), "over": ("Spend above the authorized budget", "支出超过批准预算"),
     "kpi_score": ("KPI score", "KPI 得分"), "target": ("target 100%", "目标 100%"),
     "no_kpi": ("no KPI data", "无 KPI 数据"),
     "kpi_legend": ("KPI score: green ≥ {g}, amber ≥ {a}, red below; the dashed line is 100 % (on target).",
@@ -178,11 +180,12 @@ def _select(all_keys: list[str], wanted: list[str] | None) -> list[str]:
 # -- the report -----------------------------------------------------------------------------
 
 def build_weekly(history_path: Path, as_of: dt.date, lang: str, sources: list[str] | None = None, *,
-                 kpi_green: float = KPI_GREEN, kpi_amber: float = KPI_AMBER) -> str:
+                 kpi_green: float = KPI_GREEN, kpi_amber: float = KPI_AMBER, timezone: str = TIMEZONE) -> str:
     """The report as one HTML document. `lang`: en, zh-CN, or auto (the language most flag
     messages in the history are in). `sources`: only these (paths, file names or gsheet:ID);
     None: every source in the history. `kpi_green` / `kpi_amber`: the kpi.green_at and
-    kpi.amber_at settings, for the colours of the KPI chart."""
+    kpi.amber_at settings, for the colours of the KPI chart. `timezone`: general.timezone,
+    in which the time the report was generated is shown."""
     start = as_of - dt.timedelta(days=as_of.weekday())
     prev_start, prev_end = start - dt.timedelta(days=7), start - dt.timedelta(days=1)
     db = _connect(Path(history_path))
@@ -211,7 +214,8 @@ def build_weekly(history_path: Path, as_of: dt.date, lang: str, sources: list[st
         lang = "zh-CN" if flags and cjk * 2 > len(flags) else "en"
     for f in flags:
         f["label"] = labels.get(f["source"], f["source"])
-    return _render(lang, as_of, start, prev_start, prev_end, Path(history_path), weeks, flags, (kpi_green, kpi_amber))
+    return _render(lang, as_of, start, prev_start, prev_end, Path(history_path), weeks, flags, (kpi_green, kpi_amber),
+                   clock.stamp(clock.now(timezone), timezone))
 
 
 def _between(d: str | None, a: dt.date, b: dt.date) -> bool:
@@ -222,6 +226,17 @@ def _open_at(f: dict, day: dt.date) -> bool:
     if f["first_seen"] > day.isoformat():
         return False
     return f["status"] != "resolved" or (f["resolved_on"] or "") > day.isoformat()
+
+
+def _over_budget(sw: SourceWeek, cid: str, row: sqlite3.Row, flags: list[dict]) -> bool:
+    """Over budget as the run that recorded `row` saw it (`render.over_budget`: an open, not
+    waived OVERRUN_UNAPPROVED flag on the campaign or one of its lines). A history from
+    before that was recorded: an OVERRUN_UNAPPROVED flag of the campaign open on that day."""
+    if "over_budget" in row.keys() and row["over_budget"] is not None:
+        return bool(row["over_budget"])
+    day = dt.date.fromisoformat(row["as_of"][:10])
+    return any(f["source"] == sw.key and f["campaign_id"] == cid and f["code"] == "OVERRUN_UNAPPROVED"
+               and _open_at(f, day) for f in flags)
 
 
 def _age(f: dict, day: dt.date) -> int:
@@ -293,7 +308,7 @@ footer { margin-top: 30px; color: #7b8794; font-size: 11px; border-top: 1px soli
 """
 
 
-def _render(lang, as_of, start, prev_start, prev_end, history_path, weeks, flags, kpi_at) -> str:
+def _render(lang, as_of, start, prev_start, prev_end, history_path, weeks, flags, kpi_at, now: str) -> str:
     green, amber = kpi_at
     e = html.escape
     iso_year, iso_week, _ = as_of.isocalendar()
@@ -308,7 +323,7 @@ def _render(lang, as_of, start, prev_start, prev_end, history_path, weeks, flags
     high.sort(key=lambda f: (-_age(f, as_of), f["label"], f["campaign_id"] or "", f["flag_id"]))
     # campaigns of the latest figures, across sources
     camps = [(sw, cid, row) for sw in weeks for cid, row in sw.now.rows.items()]
-    over = [c for c in camps if (c[2]["spend"] or 0) > (c[2]["authorized"] or 0)]
+    over = [c for c in camps if _over_budget(c[0], c[1], c[2], flags)]
     runs = len(set().union(*(sw.run_ids for sw in weeks))) if weeks else 0
     failed = sum(sw.failed_runs for sw in weeks)
 
@@ -318,7 +333,6 @@ def _render(lang, as_of, start, prev_start, prev_end, history_path, weeks, flags
     out = [f'<!DOCTYPE html>\n<html lang="{e(lang)}"><head><meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
            f"<title>{e(_t('title', lang))} · {e(week)}</title><style>{_CSS}</style></head><body>"]
-    now = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
     out.append(f'<header><h1>{e(_t("title", lang))}</h1><p class="sub"><b>{e(week)}</b></p>'
                f'<p class="small">{e(_t("generated", lang, now=now, file=history_path.name, as_of=as_of.isoformat()))}'
                f'<br>{e(_t("sources", lang))}{"：" if lang == "zh-CN" else ": "}'

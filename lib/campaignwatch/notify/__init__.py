@@ -30,6 +30,7 @@ def deliver(cfg, changes) -> list[str]:
     """Send the digest of `changes` (a `changes.RunChanges`) everywhere configured; return
     one human-readable line per channel and owner: sent, skipped or failed (never raises
     NotifyError)."""
+    from .. import clock
     from .email import send_email
     from .webhooks import send_dingtalk, send_feishu, send_wecom
 
@@ -37,8 +38,9 @@ def deliver(cfg, changes) -> list[str]:
         return []
     lines: list[str] = []
     lang = digest_language(cfg, changes)
+    now = clock.stamp(clock.now(cfg["general.timezone"]), cfg["general.timezone"])
     if should_send(changes, cfg["digest.send_unchanged"]):
-        message = compose(changes, lang)
+        message = compose(changes, lang, now)
         to = [a for a in cfg["email.to"] if isinstance(a, str) and a.strip()]
         if to and not cfg["email.host"]:
             lines.append("e-mail digest not sent: email.to is set but email.host is empty")
@@ -63,7 +65,7 @@ def deliver(cfg, changes) -> list[str]:
         else:
             for address, mine in owners.items():
                 if should_send(mine, False):
-                    message = compose(mine, lang)
+                    message = compose(mine, lang, now)
                     lines.append(_attempt(f"owner digest to {address}",
                                           lambda m=message, a=address: send_email(cfg, m, [a])))
         for name in owners.without_address:

@@ -37,6 +37,9 @@ _T = {
     "nothing_long": ("Nothing changed since the previous run.", "与上次运行相比没有变化。"),
     "intro": ("What changed in the run of {as_of}:", "{as_of} 运行的变化："),
     "open_sources": ("Open flags per source", "各数据源未关闭预警数"),
+    "source_line": ("{source}: {n} open flags, {over} campaign(s) over budget",
+                    "{source}：未关闭预警 {n} 条，超预算活动 {over} 个"),
+    "generated": ("Generated {now}.", "生成于 {now}。"),
     "high": ("high", "高"), "medium": ("medium", "中"), "low": ("low", "低"), "off": ("off", "关"),
     "since": ("first seen {d} ({n} d open)", "首次发现 {d}（已持续 {n} 天）"),
     "since_today": ("first seen {d} (today)", "首次发现 {d}（今天）"),
@@ -219,13 +222,16 @@ def _subject(changes: RunChanges, lang: str) -> str:
     return f"{t('title', lang)} {changes.as_of.isoformat()}{sep}{what}"
 
 
-def compose(changes: RunChanges, lang: str) -> Message:
+def compose(changes: RunChanges, lang: str, now: str | None = None) -> Message:
+    """The digest; `now` is the time it was made (`clock.stamp`, in general.timezone), shown
+    under the heading when given."""
     lang = "zh-CN" if lang == "zh-CN" else "en"
     subject = _subject(changes, lang)
     kinds = [k for k in SECTIONS if (changes.failed if k == "failed" else changes.of(k))]
+    stamp = [t("generated", lang, now=now)] if now else []
 
     # plain text ---------------------------------------------------------------------
-    text = [t("intro", lang, as_of=changes.as_of.isoformat()) if kinds else t("nothing_long", lang)]
+    text = stamp + [t("intro", lang, as_of=changes.as_of.isoformat()) if kinds else t("nothing_long", lang)]
     for kind in kinds:
         if kind == "failed":
             items = changes.failed
@@ -246,7 +252,7 @@ def compose(changes: RunChanges, lang: str) -> Message:
     text += ["", t("footer", lang)]
 
     # markdown (robots) ---------------------------------------------------------------
-    head = [f"**{subject}**"]
+    head = [f"**{subject}**"] + stamp
     sections: list[tuple[str, list[str]]] = []
     for kind in kinds:
         if kind == "failed":
@@ -274,7 +280,7 @@ def compose(changes: RunChanges, lang: str) -> Message:
     markdown = _join(head, sections)
 
     urgent = bool(set(kinds) & {"failed", "new", "escalated", "unverifiable"})
-    return Message(subject, "\n".join(text) + "\n", markdown, _html(changes, lang, subject, kinds), lang,
+    return Message(subject, "\n".join(text) + "\n", markdown, _html(changes, lang, subject, kinds, stamp), lang,
                    urgent, head, sections)
 
 
@@ -282,7 +288,7 @@ def _open_by_source(changes: RunChanges, lang: str, text: list[str]) -> None:
     ok = [o for o in changes.outcomes if o.status == "ok"]
     if ok:
         text += ["", t("open_sources", lang)]
-        text += [f"  - {o.source}: {o.open_flags}" for o in ok]
+        text += ["  - " + t("source_line", lang, source=o.source, n=o.open_flags, over=o.over_budget) for o in ok]
 
 
 def _md(text: str) -> str:
@@ -290,7 +296,7 @@ def _md(text: str) -> str:
     return str(text).replace("\r", " ").replace("\n", " ").replace("`", "'").replace("*", "∗")
 
 
-def _html(changes: RunChanges, lang: str, subject: str, kinds: list[str]) -> str:
+def _html(changes: RunChanges, lang: str, subject: str, kinds: list[str], stamp: list[str]) -> str:
     e = html.escape
     td = 'style="padding:4px 8px;border-bottom:1px solid #e0e0e0;vertical-align:top"'
     nw = td[:-1] + ';white-space:nowrap"'
@@ -299,6 +305,7 @@ def _html(changes: RunChanges, lang: str, subject: str, kinds: list[str]) -> str
            ('<body style="font-family:-apple-system,\'Segoe UI\',\'PingFang SC\',\'Microsoft YaHei\','
             '\'Noto Sans CJK SC\',sans-serif;font-size:14px;color:#212121">'),
            f'<h2 style="margin:0 0 8px">{e(subject)}</h2>']
+    out += [f'<p style="color:#757575;font-size:12px;margin:0 0 8px">{e(x)}</p>' for x in stamp]
     if not kinds:
         out.append(f"<p>{e(t('nothing_long', lang))}</p>")
     else:
@@ -335,7 +342,8 @@ def _html(changes: RunChanges, lang: str, subject: str, kinds: list[str]) -> str
     ok = [o for o in changes.outcomes if o.status == "ok"]
     if ok:
         out.append(f'<h3 style="margin:16px 0 4px">{e(t("open_sources", lang))}</h3><ul>')
-        out += [f"<li>{e(o.source)}: {o.open_flags}</li>" for o in ok]
+        out += [f"<li>{e(t('source_line', lang, source=o.source, n=o.open_flags, over=o.over_budget))}</li>"
+                for o in ok]
         out.append("</ul>")
     out.append(f'<p style="color:#757575;font-size:12px;margin-top:24px">{e(t("footer", lang))}</p></body></html>')
     return "\n".join(out)
