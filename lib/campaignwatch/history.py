@@ -1,6 +1,13 @@
 """History in SQLite (SPEC §7): runs, flags with first/last seen and resolved on,
 fingerprints of approved plans, per-run metrics per campaign.
 
+Plans: `plans` holds, per campaign, each plan that became the approved baseline, keyed by
+the date that approved it — the first approval date (`approved_on`), or a later change
+approval (`change_approved_on`); the latest key is the baseline PLAN_CHANGED_AFTER_APPROVAL
+compares against, and each fingerprint keeps the first approval date. `plan_versions`
+holds the first day each plan version (of an approved, cancelled or rejected campaign) was
+seen: when a change was first detected.
+
 The schema is versioned (`PRAGMA user_version`); `open_history` creates or migrates it.
 WAL journal and a busy timeout let two runs share the file; every source is recorded in
 one transaction, so a crash leaves the previous state or the new one. `RunLock` is the
@@ -13,12 +20,12 @@ import json
 import os
 import socket
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import clock
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 2       # 2: plan_versions, metrics.over_budget
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -44,6 +51,10 @@ CREATE TABLE IF NOT EXISTS plans (
     fingerprint TEXT NOT NULL, first_seen TEXT NOT NULL,
     PRIMARY KEY (source, campaign_id, approved_on)
 );
+CREATE TABLE IF NOT EXISTS plan_versions (
+    source TEXT NOT NULL, campaign_id TEXT NOT NULL, version TEXT NOT NULL, first_seen TEXT NOT NULL,
+    PRIMARY KEY (source, campaign_id, version)
+);
 CREATE TABLE IF NOT EXISTS metrics (
     run_id INTEGER NOT NULL REFERENCES runs(id), source TEXT NOT NULL, campaign_id TEXT NOT NULL,
     as_of TEXT NOT NULL, planned INTEGER, authorized INTEGER, spend INTEGER, utilisation REAL,
@@ -63,7 +74,11 @@ class HistoryError(Exception):
     """The history file cannot be used (exit code 2: fix the path or the file)."""
 
 
-def open_history(path: Path) -> sqlite3.Connection:
+def open_history(path: Path, read_only: bool = False) -> sqlite3.Connection | None:
+    """Open (create, migrate) the history; `read_only` (a dry run) changes nothing — not even
+    the schema — and gives None for a file that holds no history yet."""
+    if read_only:
+        return _open_read_only(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(path, timeout=30, isolation_level=None)
@@ -83,9 +98,38 @@ def open_history(path: Path) -> sqlite3.Connection:
         raise HistoryError(f"history file {path} cannot be created: {exc.strerror}") from None
 
 
+def _open_read_only(path: Path) -> sqlite3.Connection | None:
+    try:
+        # read-write when allowed (only so that SQLite may tidy its WAL files), but nothing is written
+        writable = os.access(path, os.W_OK) and os.access(path.resolve().parent, os.W_OK)
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode={'rw' if writable else 'ro'}", uri=True, timeout=30,
+                             isolation_level=None)
+        db.row_factory = sqlite3.Row
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise HistoryError(f"{path} was written by a newer campaignwatch (schema {version})")
+        if version < 1:
+            db.close()
+            return None
+        return db
+    except sqlite3.DatabaseError as exc:
+        raise HistoryError(f"history file {path} cannot be used: {exc}") from None
+
+
+def _has_table(db: sqlite3.Connection, name: str) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone() is not None
+
+
 def now() -> str:
     """The current moment as ISO 8601 with its offset (shown later in general.timezone)."""
     return clock.instant().astimezone().isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class PlanHistory:
+    """What history knows of one campaign's approved plans."""
+    approvals: dict[str, dict] = field(default_factory=dict)   # approval date -> plan approved then (with 'seen')
+    versions: dict[str, str] = field(default_factory=dict)     # plan version -> first day seen
 
 
 @dataclass
@@ -100,7 +144,8 @@ class History:
     def __init__(self, path: Path, dry_run: bool = False):
         self.path = path
         self.dry_run = dry_run
-        self.db = open_history(path) if (not dry_run or path.exists()) else None
+        # a dry run reads an existing history as it is (an older schema is not migrated)
+        self.db = open_history(path, read_only=dry_run) if (not dry_run or path.exists()) else None
         self.run_id: int | None = None
 
     # -- runs ---------------------------------------------------------------------------
@@ -123,15 +168,20 @@ class History:
             "WHERE s.source=? ORDER BY s.run_id DESC LIMIT ?", (source, limit)).fetchall()
 
     # -- plans --------------------------------------------------------------------------
-    def plans(self, source: str) -> dict[str, dict[str, dict]]:
-        """campaign -> approved_on -> first fingerprint seen (with 'seen')."""
-        out: dict[str, dict[str, dict]] = {}
+    def plans(self, source: str) -> dict[str, PlanHistory]:
+        """campaign -> its approved plans (approval date -> fingerprint, with 'seen') and the
+        first day each plan version was seen."""
+        out: dict[str, PlanHistory] = {}
         if self.db is None:
             return out
         for r in self.db.execute("SELECT * FROM plans WHERE source=?", (source,)):
             fp = json.loads(r["fingerprint"])
             fp["seen"] = r["first_seen"]
-            out.setdefault(r["campaign_id"], {})[r["approved_on"]] = fp
+            out.setdefault(r["campaign_id"], PlanHistory()).approvals[r["approved_on"]] = fp
+        if not _has_table(self.db, "plan_versions"):
+            return out                      # a schema-1 file read by a dry run
+        for r in self.db.execute("SELECT * FROM plan_versions WHERE source=?", (source,)):
+            out.setdefault(r["campaign_id"], PlanHistory()).versions[r["version"]] = r["first_seen"]
         return out
 
     # -- flags --------------------------------------------------------------------------
@@ -174,10 +224,13 @@ class History:
             for fid, status in gone.items():
                 db.execute("UPDATE flags SET status=?, resolved_on=? WHERE source=? AND flag_id=?",
                            (status, day if status == "resolved" else None, source, fid))
-            for cid, fp in plans.items():
-                fp = {k: v for k, v in fp.items() if k != "seen"}
-                db.execute("INSERT OR IGNORE INTO plans VALUES (?,?,?,?,?)",
-                           (source, cid, fp["approved_on"], json.dumps(fp, sort_keys=True), day))
+            for cid, p in plans.items():       # see rules.budget.approved_plans
+                if p.get("approval") is not None:
+                    fp = {k: v for k, v in p["plan"].items() if k != "seen"}
+                    db.execute("INSERT INTO plans VALUES (?,?,?,?,?) ON CONFLICT(source, campaign_id, approved_on)"
+                               " DO UPDATE SET fingerprint=excluded.fingerprint",
+                               (source, cid, p["approval"], json.dumps(fp, sort_keys=True), day))
+                db.execute("INSERT OR IGNORE INTO plan_versions VALUES (?,?,?,?)", (source, cid, p["version"], day))
             if self.run_id is not None:
                 for m in metrics:
                     db.execute("INSERT OR REPLACE INTO metrics VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",

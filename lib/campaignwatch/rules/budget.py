@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 
+from ..contract import ENUMS
 from ..exact import above, at_least
 from ..headers import norm
 from ..stages.compute import APPROVED_STATUSES
@@ -210,16 +212,61 @@ def budget_mismatch(ctx: Context) -> list[Flag]:
 
 
 def spend_before_approval(ctx: Context) -> list[Flag]:
+    """Expenses of a campaign never approved, or dated before its first approval (the
+    earliest approval date the workbook or history knows). A cancelled or rejected campaign
+    that was approved keeps only the spend before that date here; the spend after it is a
+    plan change (PLAN_CHANGED_AFTER_APPROVAL)."""
     exp = ctx.ok("expenses")
     c = ctx.figures.campaigns
     if exp is None or exp.empty or c.empty:
         return []
-    status = exp["campaign_id"].map(c["status"])
-    approved_on = exp["campaign_id"].map(c["approved_on"])
-    not_approved = ~status.isin(APPROVED_STATUSES)
+    approved = c["status"].isin(APPROVED_STATUSES) | (c["status"].isin(WITHDRAWN) & _was_approved(ctx))
+    first = _first_approvals(ctx)
+    not_approved = ~exp["campaign_id"].map(approved).fillna(False).astype(bool)
+    approved_on = exp["campaign_id"].map(first)
     before = approved_on.notna() & (exp["date"] < approved_on)
     bad = exp[exp["campaign_id"].isin(c.index) & (not_approved | before)]
     return grouped(ctx, "SPEND_BEFORE_APPROVAL", "expenses", bad, "expense_id", "date", "amount")
+
+
+WITHDRAWN = ("cancelled", "rejected")      # statuses that end an approved plan
+
+
+def _day(text) -> dt.date | None:
+    """An ISO date as history stores it ('' or 'NaT' when the date was unknown)."""
+    try:
+        return dt.date.fromisoformat(str(text)[:10])
+    except ValueError:
+        return None
+
+
+def _first_approvals(ctx: Context) -> pd.Series:
+    """campaign -> first approval date (Timestamp or NaT): the earlier of the workbook's
+    `approved_on` and the earliest approval date history knows, so an `approved_on`
+    overwritten with a later date does not move the first approval."""
+    c = ctx.figures.campaigns
+    first = pd.to_datetime(c["approved_on"])
+    known = {}
+    for cid, hist in ctx.plans.items():
+        days = [d for key, fp in getattr(hist, "approvals", {}).items()
+                for d in (_day(key), _day(fp.get("approved_on"))) if d is not None]
+        if days and cid in first.index:
+            known[cid] = pd.Timestamp(min(days))
+    if known:
+        first = first.astype("datetime64[s]")
+        hist = pd.Series(known, dtype="datetime64[s]").reindex(first.index)
+        first = first.where(first.notna() & ~(hist < first), hist)
+    return first
+
+
+def _was_approved(ctx: Context) -> pd.Series:
+    """campaign -> True when it was approved at some point: `approved_on` or `approved_by`
+    filled in, or history saw it approved."""
+    c = ctx.figures.campaigns
+    by = c["approved_by"].map(lambda x: isinstance(x, str) and bool(x.strip())).astype(bool)
+    seen = pd.Series(c.index.isin([cid for cid, h in ctx.plans.items() if getattr(h, "approvals", None)]),
+                     index=c.index)
+    return c["approved_on"].notna() | by | seen
 
 
 def _person(ctx: Context, name) -> str | None:
@@ -261,40 +308,166 @@ def self_approval(ctx: Context) -> list[Flag]:
     return out
 
 
+PLAN_FIELDS = ("start_date", "end_date", "planned")     # what a change of the approved plan is
+_LABELS = {"start_date": ("start", "开始日期"), "end_date": ("end", "结束日期"), "planned": ("budget", "预算")}
+_CELLS = {"start_date": "start_date", "end_date": "end_date", "planned": "budget"}
+
+
 def plan_fingerprint(row) -> dict:
-    """What PLAN_CHANGED_AFTER_APPROVAL compares: dates and planned budget of an approved plan."""
+    """A plan as history keeps it: dates, planned budget, and whether it stands ('approved')
+    or was cancelled / rejected."""
+    status = row["status"] if row["status"] in WITHDRAWN else "approved"
     return {"start_date": str(row["start_date"])[:10], "end_date": str(row["end_date"])[:10],
-            "planned": int(row["planned"]), "approved_on": str(row["approved_on"])[:10]}
+            "planned": int(row["planned"]), "status": status}
+
+
+def version_key(fp: dict) -> str:
+    return json.dumps({k: fp[k] for k in (*PLAN_FIELDS, "status") if k in fp}, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class PlanState:
+    """One approved (or approved, then cancelled / rejected) campaign's plan against history."""
+    campaign_id: str
+    now: dict                       # the plan in the workbook (plan_fingerprint)
+    first_approval: dt.date | None  # earliest approval date known (workbook or history)
+    approval: str | None            # history's key of the approved baseline (None: none yet)
+    baseline: dict | None           # the approved plan in history
+    changes: tuple                  # (field, approved, now) on fields both fingerprints hold
+    withdrawn_spend: int            # cancelled / rejected: money spent on or after the first approval
+    change_approved: dt.date | None
+    detected: dt.date | None        # first day history saw this plan version
+    confirmed: bool                 # the change approval confirms the current plan
+
+    @property
+    def withdrawn(self) -> bool:
+        """Cancelled or rejected after approval, with money spent, and not so in the baseline."""
+        was = (self.baseline or {}).get("status", "approved")
+        return self.now["status"] in WITHDRAWN and was != self.now["status"] and self.withdrawn_spend > 0
+
+    @property
+    def unapproved(self) -> bool:
+        return bool(self.changes or self.withdrawn) and not self.confirmed
+
+
+def plan_states(ctx: Context) -> list[PlanState]:
+    """Every campaign whose plan is approved, or was approved and is now cancelled or
+    rejected, with what history knows of it.
+
+    The baseline is the plan history holds under the latest approval date (the first
+    approval, or a change approval that confirmed a change). The current plan differs from
+    it when a field both fingerprints hold differs (a field added to the fingerprint later
+    is never a change), or when the campaign is now cancelled / rejected with money spent
+    since its first approval. A `change_approved_on` later than the baseline's approval
+    date — and, when history knows when this plan version was first seen, on or after that
+    day — confirms the current plan."""
+    c = ctx.figures.campaigns
+    if c.empty:
+        return []
+    withdrawn = c["status"].isin(WITHDRAWN) & _was_approved(ctx)
+    hit = c[c["status"].isin(APPROVED_STATUSES) | withdrawn]
+    if hit.empty:
+        return []
+    first = _first_approvals(ctx)
+    spend = _spend_since(ctx, first, hit.index[withdrawn.reindex(hit.index).to_numpy()])
+    change = pd.Series(pd.NaT, index=hit.index)
+    if ctx.has("campaigns", "change_approved_on"):
+        ok = ctx.ok("campaigns").drop_duplicates("campaign_id").set_index("campaign_id")
+        change = ok["change_approved_on"].reindex(hit.index)
+    out = []
+    for cid, row in hit.iterrows():
+        hist = ctx.plans.get(cid)
+        approvals = getattr(hist, "approvals", {}) or {}
+        versions = getattr(hist, "versions", {}) or {}
+        now = plan_fingerprint(row)
+        f = first.get(cid)
+        f = None if pd.isna(f) else pd.Timestamp(f).date()
+        key = max(approvals, key=lambda k: _day(k) or dt.date.min) if approvals else None
+        base = approvals.get(key) if key is not None else None
+        changes = tuple((k, base[k], now[k]) for k in PLAN_FIELDS if base and k in base and base[k] != now[k])
+        cao = change.get(cid)
+        cao = None if pd.isna(cao) else pd.Timestamp(cao).date()
+        detected = _day(versions.get(version_key(now)))
+        floor = (_day(key) if key is not None else f) or dt.date.min
+        confirmed = cao is not None and cao > floor and (detected is None or cao >= detected)
+        out.append(PlanState(cid, now, f, key, base, changes, int(spend.get(cid, 0)), cao, detected, confirmed))
+    return out
+
+
+def _spend_since(ctx: Context, first: pd.Series, cids) -> pd.Series:
+    """campaign -> money spent on or after its first approval (all of it when unknown)."""
+    exp = ctx.ok("expenses")
+    if exp is None or exp.empty or not len(cids):
+        return pd.Series(dtype="int64")
+    e = exp[exp["campaign_id"].isin(cids)]
+    since = e["campaign_id"].map(first)
+    e = e[since.isna() | (e["date"] >= since)]
+    return e.groupby("campaign_id")["amount"].sum().astype("int64")
 
 
 def approved_plans(ctx: Context) -> dict[str, dict]:
-    c = ctx.figures.campaigns
-    if c.empty:
-        return {}
-    hit = c[c["status"].isin(APPROVED_STATUSES)]
-    return {cid: plan_fingerprint(row) for cid, row in hit.iterrows()}
+    """What history records for each campaign of `plan_states`: its plan `version` (first
+    day seen), and an approved baseline under its `approval` date when there is a new one —
+    the plan first seen approved (under its change approval date when one is filled in and
+    later than the first approval), a change confirmed by a change approval, or a baseline
+    completed with fields it lacked (fields added to the fingerprint since it was stored)."""
+    out = {}
+    for s in plan_states(ctx):
+        first = s.first_approval.isoformat() if s.first_approval else ""
+        rec = {"version": version_key(s.now), "approval": None, "plan": None}
+        if s.baseline is None:
+            if s.now["status"] == "approved":
+                later = s.change_approved and (s.first_approval is None or s.change_approved > s.first_approval)
+                rec.update(approval=s.change_approved.isoformat() if later else first,
+                           plan={**s.now, "approved_on": first})
+            elif s.confirmed and s.withdrawn_spend > 0:
+                rec.update(approval=s.change_approved.isoformat(), plan={**s.now, "approved_on": first})
+        elif (s.changes or s.withdrawn) and s.confirmed:
+            rec.update(approval=s.change_approved.isoformat(),
+                       plan={**s.now, "approved_on": s.baseline.get("approved_on") or first})
+        elif not s.changes and not s.withdrawn and s.now["status"] == s.baseline.get("status", "approved"):
+            merged = {**s.now, **s.baseline}
+            merged.pop("seen", None)
+            if set(merged) != set(s.baseline) - {"seen"}:
+                rec.update(approval=s.approval, plan=merged)
+        out[s.campaign_id] = rec
+    return out
 
 
 def plan_changed(ctx: Context) -> list[Flag]:
     out = []
-    labels = {"start_date": ("start", "开始日期"), "end_date": ("end", "结束日期"), "planned": ("budget", "预算")}
-    for cid, now in approved_plans(ctx).items():
-        first = ctx.plans.get(cid, {}).get(now["approved_on"])
-        if not first:
-            continue                       # first seen approved now, or re-approved: nothing to compare
-        changes_en, changes_zh = [], []
-        for k, (en, zh) in labels.items():
-            if first[k] != now[k]:
-                a, b = (money(first[k]), money(now[k])) if k == "planned" else (first[k], now[k])
-                changes_en.append(f"{en} {a} → {b}")
-                changes_zh.append(f"{zh} {a} → {b}")
-        if changes_en:
-            row = ctx.figures.campaigns.loc[cid]
-            amount = abs(now["planned"] - first["planned"]) or None
-            out.append(Flag("PLAN_CHANGED_AFTER_APPROVAL", cid, cid, None, ctx.owner(cid), amount, 1, [cid],
-                            _campaign_cell(ctx, row, "end_date" if first["planned"] == now["planned"] else "budget"),
-                            {"where": ctx.where(cid), "first_seen": first.get("seen", "—"),
-                             "changes": {"en": "; ".join(changes_en), "zh-CN": "；".join(changes_zh)}}))
+    c = ctx.figures.campaigns
+    status = ENUMS["campaign_status"]
+    for s in plan_states(ctx):
+        if not s.unapproved:
+            continue
+        en, zh = [], []
+        for k, a, b in s.changes:
+            a, b = (money(a), money(b)) if k == "planned" else (a, b)
+            en.append(f"{_LABELS[k][0]} {a} → {b}")
+            zh.append(f"{_LABELS[k][1]} {a} → {b}")
+        if s.withdrawn:
+            since = s.first_approval.isoformat() if s.first_approval else "—"
+            new = s.now["status"]
+            en.append(f"status approved → {status.english(new)}, {money(s.withdrawn_spend)} spent since "
+                      f"the approval on {since}")
+            zh.append(f"状态 已批准 → {status.chinese(new)}，{since} 批准后已支出 {money(s.withdrawn_spend)}")
+        row = c.loc[s.campaign_id]
+        moved = row["approved_on"]
+        if s.first_approval and pd.notna(moved) and pd.Timestamp(moved).date() > s.first_approval:
+            en.append(f"approval date {s.first_approval} → {pd.Timestamp(moved).date()} (the first approval counts)")
+            zh.append(f"审批日期 {s.first_approval} → {pd.Timestamp(moved).date()}（以首次审批为准）")
+        if s.withdrawn:
+            amount, cell = s.withdrawn_spend, "status"
+        else:
+            planned = next((x for x in s.changes if x[0] == "planned"), None)
+            amount = abs(planned[2] - planned[1]) if planned else None
+            cell = _CELLS[s.changes[0][0]]
+        seen = (s.baseline or {}).get("seen") or (s.first_approval.isoformat() if s.first_approval else "—")
+        out.append(Flag("PLAN_CHANGED_AFTER_APPROVAL", s.campaign_id, s.campaign_id, None, ctx.owner(s.campaign_id),
+                        amount or None, 1, [s.campaign_id], _campaign_cell(ctx, row, cell),
+                        {"where": ctx.where(s.campaign_id), "first_seen": seen,
+                         "changes": {"en": "; ".join(en), "zh-CN": "；".join(zh)}}))
     return out
 
 
