@@ -51,7 +51,7 @@ class Between:
             return f"from {_num(self.lo)} to {_num(self.hi)}"
         parts = []
         if self.lo is not None:
-            parts.append(f"{'above' if self.above else 'at least'} {_num(self.lo)}")
+            parts.append(f"{'above' if self.above else 'of at least'} {_num(self.lo)}")
         if self.hi is not None:
             parts.append(f"at most {_num(self.hi)}")
         return " and ".join(parts)
