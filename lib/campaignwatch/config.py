@@ -515,12 +515,12 @@ def _sources(items, problems: list[Problem]) -> list[SourceSpec]:
         bad = False
         for k in sorted(set(item) - set(SOURCE_KEYS)):
             problems.append(Problem(key=f"sources[{n}].{k}", message=(
-                f"source {n} has the unknown key {k}; the keys are {', '.join(SOURCE_KEYS)}."
+                f"sources[{n}].{k} is not a key of a source; the keys are {', '.join(SOURCE_KEYS)}."
                 + _suggest(k, SOURCE_KEYS))))
             bad = True
         if not bad and (not isinstance(item.get("source"), str) or not item["source"].strip()):
             problems.append(Problem(key=f"sources[{n}].source", message=(
-                f"source {n} needs source = \"path, glob or gsheet:ID\".")))
+                f"sources[{n}].source is missing: every [[sources]] needs source = \"path, glob or gsheet:ID\".")))
             bad = True
         for k, v in item.items():
             if k in SOURCE_KEYS and k != "source" and not isinstance(v, str):
