@@ -26,7 +26,8 @@ from .sources import is_google
 
 
 # =========================================================================== constraints
-# Each constraint is a small value: `problem(value, folder)` is None when the value is allowed,
+# Each constraint is a small value: `problem(value, folder)` is true when the value (already of
+# the setting's type) is not allowed — `folder` is config.toml's, for relative paths — and
 # `describe()` says what is allowed (in the error message and the README's settings table).
 
 def _num(x: float) -> str:
