@@ -537,9 +537,13 @@ def test_a_write_without_a_read_fetches_the_metadata_itself(google_env):
     assert "textFormatRuns" not in cells[(5, 1)]                 # a file on someone's disk: no link from Google
 
 
-def test_an_api_url_that_is_not_a_url_is_one_clear_failure(google_env):
+def test_an_api_url_that_is_not_a_url_is_one_clear_failure(google_env, monkeypatch):
     sid = google_env.fake.add_spreadsheet("demo", demo_tabs())
-    google_env.write_config(api_url="localhost:8085")
+    google_env.write_config(api_url="localhost:8085")          # refused when the settings load
+    code, out, err = run("--config", google_env.config, "sync", f"gsheet:{sid}", "--json")
+    assert code == 2 and out == "" and "google.api_url" in err
+    google_env.write_config()
+    monkeypatch.setenv("CAMPAIGNWATCH_SHEETS_API_URL", "localhost:8085")      # the variable is not checked up front
     code, doc = sync_json(google_env, f"gsheet:{sid}")
     src = doc["sources"][0]
     assert code == 3 and src["error_code"] == "unreachable" and "google.api_url" in src["error"]

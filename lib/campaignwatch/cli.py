@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import difflib
 import sys
 from pathlib import Path
 
@@ -24,6 +25,8 @@ COMMANDS = {
     "clean": "Remove campaignwatch's generated tabs from a workbook, leaving it as the team made it.",
     "nightly": "Run the sync of every configured source every day at schedule.time (or --once), with digest.",
     "report": "Write the weekly supervision report (a self-contained HTML file) from history.",
+    "check": "Check the settings, that every configured source can be read, and the history, dashboard and "
+             "digest settings. Changes nothing.",
 }
 
 
@@ -47,13 +50,26 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"not a date in the form YYYY-MM-DD: {text!r}") from None
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with "did you mean …?" for a misspelled command or choice."""
+
+    def _check_value(self, action, value):
+        if action.choices is not None and value not in action.choices:
+            close = difflib.get_close_matches(str(value), [str(c) for c in action.choices], n=1, cutoff=0.6)
+            what = "command" if isinstance(action, argparse._SubParsersAction) else "choice"
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise argparse.ArgumentError(action, f"unknown {what} {value!r}{hint} (choose from "
+                                                 f"{', '.join(map(str, action.choices))})")
+        super()._check_value(action, value)
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="campaignwatch",
+    p = _Parser(prog="campaignwatch",
                                 description="Supervise marketing campaigns kept in spreadsheets.")
     p.add_argument("--version", action="version", version=f"campaignwatch {__version__}")
     p.add_argument("--config", metavar="PATH",
                    help="settings file (default: $CAMPAIGNWATCH_CONFIG, else ./config.toml if present)")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     s = sub.add_parser("init", help=COMMANDS["init"], description=COMMANDS["init"])
     s.add_argument("path", metavar="PATH", nargs="?", help="the .xlsx file to create")
@@ -100,6 +116,9 @@ def parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("clean", help=COMMANDS["clean"], description=COMMANDS["clean"])
     s.add_argument("source", metavar="SOURCE", help="the workbook to clean")
+
+    s = sub.add_parser("check", help=COMMANDS["check"], description=COMMANDS["check"])
+    s.add_argument("--json", action="store_true", help="print exactly one JSON document and nothing else")
     return p
 
 
@@ -113,10 +132,11 @@ def main(argv: list[str] | None = None) -> int:
         p.print_help()
         return EXIT_USAGE
     try:
-        cfg = load(args.config)
+        cfg = None if args.command in LOADS_ITS_CONFIG else load(args.config)
         return COMMAND_FUNCS[args.command](args, cfg)
     except (ConfigError, Usage) as exc:
-        print(f"campaignwatch: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines() or [""]:
+            print(f"campaignwatch: {line}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("campaignwatch: interrupted", file=sys.stderr)
@@ -316,8 +336,16 @@ def cmd_clean(args, cfg) -> int:
     return EXIT_OK
 
 
+def cmd_check(args, cfg) -> int:
+    from .doctor import check
+    report = check(args.config)
+    say(report.to_json() if args.json else "\n".join(report.lines()))
+    return report.exit_code
+
+
 COMMAND_FUNCS = {"init": cmd_init, "validate": cmd_validate, "sync": cmd_sync, "restore": cmd_restore,
-                 "clean": cmd_clean, "nightly": cmd_nightly, "report": cmd_report}
+                 "clean": cmd_clean, "nightly": cmd_nightly, "report": cmd_report, "check": cmd_check}
+LOADS_ITS_CONFIG = {"check"}        # reports configuration problems as its own checks
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from .config import SETTINGS
+from .config import RELATIONS, SETTINGS
 from .contract import ENUMS, KPI_CATALOGUE, TABLES
 from .findings import CATALOGUE
 from .flagcodes import CODES as FLAG_CODES
@@ -70,11 +70,22 @@ def flags_section() -> str:
 
 
 def settings_section() -> str:
-    out = ["| setting | default | meaning |", "|---|---|---|"]
+    out = ["| setting | default | allowed | meaning |", "|---|---|---|---|"]
     for s in SETTINGS:
         default = repr(s.default).replace("'", '"') if not isinstance(s.default, bool) else str(s.default).lower()
-        out.append(f"| `{s.key}` | `{default}` | {_cell(s.help)} |")
+        out.append(f"| `{s.key}` | `{default}` | {_cell(allowed(s))} | {_cell(s.help)} |")
     return "\n".join(out)
+
+
+def allowed(setting) -> str:
+    """What a setting allows, in words, with its relations to other settings."""
+    text = setting.describe()
+    for rel in RELATIONS:
+        if rel.low == setting.key:
+            text += f", at most `{rel.high}`"
+        elif rel.high == setting.key:
+            text += f", at least `{rel.low}`"
+    return text
 
 
 def _plain(template: str) -> str:
