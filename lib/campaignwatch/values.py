@@ -239,13 +239,15 @@ _NUM = (
 
 _MARK_CODE = {unicodedata.normalize("NFKC", mark).casefold(): code
               for code, marks in CURRENCY_MARKS.items() for mark in marks}
+_SUFFIX_ONLY = frozenset({"元", "圆", "块", "块钱", "円"})      # 500元, never 元500
 _MARK_RE = "|".join(map(re.escape, sorted(_MARK_CODE, key=len, reverse=True)))  # longest first
+_PREFIX_MARK_RE = "|".join(map(re.escape, sorted(set(_MARK_CODE) - _SUFFIX_ONLY, key=len, reverse=True)))
 
 # Money text: sign, currency mark, sign, the amount, currency mark.  The amount is checked
 # afterwards (_amount, then _cn_money); the lazy body leaves the longest mark to the suffix.
 _MONEY_RE = re.compile(
     r"(?P<sign1>[-+])?\ ?"
-    rf"(?:(?P<cur1>{_MARK_RE})\ ?)?"
+    rf"(?:(?P<cur1>{_PREFIX_MARK_RE})\ ?)?"
     r"(?P<sign2>[-+])?\ ?"
     r"(?P<body>.+?)"
     rf"(?:\ ?(?P<cur2>{_MARK_RE}))?",
@@ -253,6 +255,14 @@ _MONEY_RE = re.compile(
 )
 
 _AMOUNT_RE = re.compile(_NUM + r"\ ?" + _MULT + "?", re.ASCII)
+
+# The everyday forms in one regex, tried first (¥1,234.50  1,234.50元  RMB 500  1.2万  -500):
+# twice as fast as the general split above, and most typed amounts look like this.
+_MONEY_FAST_RE = re.compile(
+    r"(?P<sign1>[-+])?\ ?(?P<cur1>¥|RMB|CNY|人民币)?\ ?(?P<sign2>[-+])?\ ?"
+    + _NUM + r"\ ?" + _MULT + r"?\ ?(?P<cur2>元|RMB|CNY)?",
+    re.ASCII | re.IGNORECASE,
+)
 
 # Estimates are never amounts, whatever else the text says.
 _APPROX_RE = re.compile(r"约|左右|多|余|餘|大概|大约|大約|上下|将近|approx|about|around|circa|~|≈",
@@ -423,15 +433,17 @@ def _cn_money(t: str) -> tuple[Decimal, bool] | None:
 def _money_text(s: str) -> tuple[Decimal, str | None] | None:
     """(exact value, ISO code of the currency it is marked with or None) of cleaned money
     text, or None when it is not an amount."""
-    if _APPROX_RE.search(s):
-        return None
     negative = False
     if len(s) >= 2 and s[0] == "(" and s[-1] == ")":
         negative = True
         s = s[1:-1].strip()
-    m = _MONEY_RE.fullmatch(s)
+    m = _MONEY_FAST_RE.fullmatch(s)
     if m is None:
-        return None
+        if _APPROX_RE.search(s):
+            return None
+        m = _MONEY_RE.fullmatch(s)
+        if m is None:
+            return None
     sign1, sign2 = m["sign1"], m["sign2"]
     if sign1 and sign2:
         return None
@@ -439,9 +451,9 @@ def _money_text(s: str) -> tuple[Decimal, str | None] | None:
     if negative and sign:  # "(-500)" is not a thing
         return None
     marks = {_MARK_CODE[c.casefold()] for c in (m["cur1"], m["cur2"]) if c}
-    body = m["body"]
-    value = _amount(body)
+    value = _literal(m) if m.re is _MONEY_FAST_RE else _amount(m["body"])
     if value is None:
+        body = m["body"]
         read = _cn_money(body)
         if read is None:
             return None

@@ -54,6 +54,7 @@ class Records:
 class ReadOptions:
     day_first: bool = False
     date1904: bool = False
+    currency: str = V.DEFAULT_CURRENCY     # ISO code amounts are kept in (general.currency)
 
 
 
@@ -103,7 +104,7 @@ def normalise(raw: RawTable, opts: ReadOptions) -> tuple[Records, list[Finding]]
             if code is None:
                 continue
             f, drop = _finding(col, fc.header, table, sheet.name, row0s[i] + 1, c0, v, code,
-                               (value_of.get(v), bad.get(v)))
+                               (value_of.get(v), bad.get(v)), opts)
             findings.append(f)
             if drop:
                 ok[i] = False
@@ -198,7 +199,7 @@ def _index(sorted_rows: list[int], r: int) -> int | None:
 
 
 def _finding(col: Column, header: str, table: Table, tab: str, row: int, c0: int, v, code: str,
-             parsed) -> tuple[Finding, bool]:
+             parsed, opts: ReadOptions) -> tuple[Finding, bool]:
     """The finding for one cell and whether its row is left out of the figures."""
     en, zh, example = EXPECTED[col.kind]
     if col.kind == "enum":
@@ -214,6 +215,8 @@ def _finding(col: Column, header: str, table: Table, tab: str, row: int, c0: int
         if isinstance(read_as, int):
             read_as = dt.date.fromordinal(read_as // 86400 + EPOCH_ORDINAL)
         return mk("AMBIGUOUS_DATE", read_as=str(read_as)), False
+    if code == V.CURRENCY:
+        return mk("CURRENCY_UNSUPPORTED", currency=V.money_currency(v) or "?", configured=opts.currency), True
     if code == V.ROUNDED:
         return mk("MONEY_ROUNDED", read_as=V.format_money(parsed[0], "yuan")), False
     if code == V.UNKNOWN_WORD and parsed and parsed[0] is not None:
@@ -241,7 +244,7 @@ def _choices(col: Column) -> dict:
 def _parser(col: Column, scale: Decimal, opts: ReadOptions):
     kind = col.kind
     if kind == "money":
-        return lambda v: V.parse_money(v, scale=int(scale))
+        return lambda v: V.parse_money(v, scale=int(scale), currency=opts.currency)
     if kind == "number":
         s = float(scale)
         return lambda v: V.parse_number(v, scale=s)
