@@ -136,6 +136,8 @@ def test_configured_currency_decides(tmp_path):
     by = {(f.tab, f.row): (f.params["currency"], f.params["configured"])
           for f in result.findings if f.code == "CURRENCY_UNSUPPORTED"}
     assert by[("费用记录", 3)] == ("CNY", "USD")
+    unreadable = next(f for f in result.findings if f.code == "VALUE_UNREADABLE" and f.tab == "费用记录")
+    assert "¥" not in unreadable.fix("en")          # the example is not in another currency
 
 
 @pytest.mark.parametrize("typed", ["约5000", "5000左右", "3万多", "5000余元", "大概5000", "大约5000",

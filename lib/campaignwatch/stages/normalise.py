@@ -206,6 +206,8 @@ def _finding(col: Column, header: str, table: Table, tab: str, row: int, c0: int
         e = ENUMS[col.enum]
         first = next(iter(e.words))
         example = {"en": e.english(first), "zh-CN": e.chinese(first)}
+    if col.kind == "money" and opts.currency != "CNY":
+        example = "1,234.50"                   # "¥1,234.50" would be another currency there
     params = {"expected": {"en": en, "zh-CN": zh}, "example": example}
     typed = as_typed(v)
     cell = cell_ref(tab, row, c0)
