@@ -182,8 +182,6 @@ def test_parse_money_accepts(raw, expected):
 
 @pytest.mark.parametrize("raw, expected", [
     ("abc", (None, UNREADABLE)),
-    ("$500", (None, UNREADABLE)),
-    ("USD 500", (None, UNREADABLE)),
     ("12/3", (None, UNREADABLE)),
     ("1.2.3", (None, UNREADABLE)),
     ("1,23", (None, UNREADABLE)),
@@ -901,3 +899,220 @@ def test_text_round_trip(raw):
     text, _ = parse_text(raw)
     assert parse_text(text) == (text, None)
     assert parse_id(raw) == parse_text(raw)
+
+
+# --------------------------------------------------------------------------
+# Money and numbers as people type them (issue 9, item 5)
+# --------------------------------------------------------------------------
+
+from campaignwatch.values import CURRENCY, money_currency  # noqa: E402
+
+import cn2an  # noqa: E402
+
+
+@pytest.mark.parametrize("raw, cents", [
+    ("3.5w", 3_500_000), ("3.5W", 3_500_000), ("3.5 w", 3_500_000), ("3.5w元", 3_500_000),
+    ("1.5k", 150_000), ("1.5K", 150_000), ("¥1.5k", 150_000), ("-1.5k", -150_000),
+    ("2.5千", 250_000), ("2千万", 2_000_000_000), ("3百万", 300_000_000),
+    ("一万五", 1_500_000), ("一万五千", 1_500_000), ("三千二百", 320_000), ("两万", 2_000_000),
+    ("两千三", 230_000), ("十一万三", 11_300_000), ("一点五万", 1_500_000), ("负五百", -50_000),
+    ("一千二百点五", 120_050), ("零", 0), ("两", 200), ("萬", None),
+    ("壹万伍仟元整", 1_500_000), ("壹萬伍仟圓整", 1_500_000), ("贰佰元伍角", 20_050),
+    ("壹元零伍分", 105), ("伍角", 50), ("伍分", 5), ("伍角伍分", 55), ("零元整", 0),
+    ("叁拾元整", 3_000), ("壹佰圆整", 10_000), ("贰拾元", 2_000), ("五千元", 500_000),
+    ("三块五", 350), ("三块五毛", 350), ("三块", 300), ("500块", 50_000), ("500块钱", 50_000),
+    ("12元5角", 1_250), ("人民币壹万伍仟元整", 1_500_000), ("(壹万元)", -1_000_000),
+    ("负叁元整", -300),
+])
+def test_parse_money_reads_what_people_type(raw, cents):
+    expected = (None, UNREADABLE) if cents is None else (cents, None)
+    result = parse_money(raw)
+    assert result == expected
+    assert result[0] is None or type(result[0]) is int
+
+
+@pytest.mark.parametrize("raw", [
+    # estimates are never rounded into a figure
+    "约5000", "约 5000 元", "5000左右", "3万多", "5000余元", "大概5000", "大约5000", "approx 5000",
+    "Approx. 5000", "~5000", "～5000", "≈5000", "约五千", "五千多元", "一万余元",
+    # multipliers once, Chinese numerals that form a number
+    "3.5ww", "1.5kk", "1.5 k k", "k", "w", "1.5m", "一万五千五百五十五万", "一二三", "二两", "零零五",
+    "一亿亿", "万五", "点五", "一点", "一点五点五",
+    # money units in their places
+    "元整", "壹万整", "角", "元5角", "1.5元5角", "三块五毛钱毛", "五角五角", "伍分伍角", "-负五百",
+    "负负五", "$500元", "USD ¥500", "日元", "美元", "港币",
+])
+def test_parse_money_keeps_these_unreadable(raw):
+    assert parse_money(raw) == (None, UNREADABLE)
+    assert parse_money(raw, currency="USD") == (None, UNREADABLE)
+
+
+@pytest.mark.parametrize("raw, currency, cents", [
+    ("USD 500", "USD", 50_000), ("usd500", "USD", 50_000), ("$500", "USD", 50_000),
+    ("US$500", "USD", 50_000), ("500美元", "USD", 50_000), ("500 美金", "USD", 50_000),
+    ("HK$ 300", "HKD", 30_000), ("HKD300", "HKD", 30_000), ("300港币", "HKD", 30_000),
+    ("300港元", "HKD", 30_000), ("€20", "EUR", 2_000), ("EUR 20", "EUR", 2_000),
+    ("100欧元", "EUR", 10_000), ("£5", "GBP", 500), ("JPY 1000", "JPY", 100_000),
+    ("1000日元", "JPY", 100_000), ("1000円", "JPY", 100_000), ("-$1.5k", "USD", -150_000),
+    ("($500)", "USD", -50_000), ("五百美元", "USD", 50_000), ("S$ 80", "SGD", 8_000),
+    ("NT$80", "TWD", 8_000), ("¥500", "CNY", 50_000), ("￥500", "CNY", 50_000),
+    ("500元", "CNY", 50_000), ("RMB 500", "CNY", 50_000), ("CNY500", "CNY", 50_000),
+    ("人民币500", "CNY", 50_000), ("500块", "CNY", 50_000), ("贰佰元伍角", "CNY", 20_050),
+    ("伍角", "CNY", 50),
+])
+def test_another_currency_is_named_and_never_read(raw, currency, cents):
+    assert money_currency(raw) == currency
+    other = "CNY" if currency != "CNY" else "USD"
+    assert parse_money(raw, currency=other) == (None, CURRENCY)
+    assert parse_money(raw, currency=currency) == (cents, None)
+    assert parse_money(raw, currency=currency.lower()) == (cents, None)
+
+
+@pytest.mark.parametrize("raw", ["500", "3.5w", "一万五", 500, 500.5, "abc", "约$500", None])
+def test_unmarked_amounts_have_no_currency(raw):
+    assert money_currency(raw) is None
+    assert parse_money(raw, currency="USD")[1] != CURRENCY
+
+
+def test_configured_currency_decides_what_is_foreign():
+    assert parse_money("$500") == (None, CURRENCY)               # default CNY
+    assert parse_money("$500", currency="USD") == (50_000, None)
+    assert parse_money("¥500", currency="USD") == (None, CURRENCY)
+    assert parse_money("500", currency="USD") == (50_000, None)  # unmarked: the configured one
+    assert parse_money("壹万伍仟元整", currency="USD") == (None, CURRENCY)
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("3.5w", 35_000.0), ("3.5W", 35_000.0), ("1.5k", 1_500.0), ("1.5K", 1_500.0),
+    ("2.5千", 2_500.0), ("2千万", 20_000_000.0), ("一万五", 15_000.0), ("三千二百", 3_200.0),
+    ("两万", 20_000.0), ("一点五", 1.5), ("一点五万", 15_000.0), ("-一万", -10_000.0), ("负三", -3.0),
+    ("3.5ww", None), ("1.5kk", None), ("约5000", None), ("5000左右", None), ("¥5", None),
+    ("500元", None), ("壹万伍仟元整", None), ("-负三", None), ("一二三", None), ("十二%", None),
+])
+def test_parse_number_takes_the_same_multipliers(raw, expected):
+    assert parse_number(raw) == ((expected, None) if expected is not None else (None, UNREADABLE))
+
+
+def test_cn2an_alone_would_truncate_and_accept_nonsense():
+    # Why figures never go through cn2an's "smart" mode: it truncates and guesses.
+    assert cn2an.cn2an("1.23456万", "smart") == 12345          # 12345.6 truncated
+    assert cn2an.cn2an("12十", "smart") == 120
+    assert parse_money("1.23456万") == (1_234_560, None)
+    assert parse_money("12十") == (None, UNREADABLE)
+    # and digit-by-digit readings are not amounts here
+    assert cn2an.cn2an("二两", "normal") == 22
+    assert parse_money("二两") == (None, UNREADABLE)
+
+
+def _an2cn(value, mode):
+    """cn2an.an2cn, and the text a person would write when it differs.
+
+    an2cn drops the 零 between 亿 and a thousands digit when the 万 section is empty:
+    600,007,738 comes out as 六亿七千七百三十八, which a reader may take for 6亿7千…万.
+    That text must stay unreadable (never a wrong amount); with the 零 written it reads exactly.
+    """
+    text = cn2an.an2cn(value, mode)
+    n = abs(int(Decimal(str(value))))
+    skipped_zero = n >= 10**8 and (n // 10**4) % 10**4 == 0 and n % 10**4 >= 1000
+    return text, (text.replace("亿", "亿零", 1) if skipped_zero else text)
+
+
+YUAN = st.one_of(
+    st.integers(min_value=0, max_value=10**12),
+    st.integers(min_value=0, max_value=10**4),
+    st.builds(lambda a, b: a * 10**8 + b, st.integers(1, 9999), st.integers(0, 9999)),  # 亿 with no 万
+)
+
+
+@PROPS
+@given(n=YUAN, negative=st.booleans())
+def test_chinese_numerals_round_trip(n, negative):
+    n = -n if negative else n
+    for mode in ("low", "up", "rmb") if n >= 0 else ("low", "up"):
+        text, written = _an2cn(n, mode)
+        assert parse_money(written) == (n * 100, None), (mode, written)
+        if text != written:
+            assert parse_money(text) == (None, UNREADABLE), (mode, text)
+        if mode != "rmb":
+            assert parse_number(written) == (float(n), None), (mode, written)
+        else:
+            assert money_currency(written) == "CNY"
+
+
+@PROPS
+@given(yuan=YUAN, cents=st.integers(min_value=0, max_value=99))
+def test_chinese_amounts_with_cents_round_trip(yuan, cents):
+    exact = yuan * 100 + cents
+    for mode in ("low", "up", "rmb"):
+        text, written = _an2cn(f"{yuan}.{cents:02d}", mode)
+        assert parse_money(written) == (exact, None), (mode, written)
+        if text != written:
+            assert parse_money(text) == (None, UNREADABLE), (mode, text)
+
+
+def test_an2cn_skipped_zero_is_not_guessed():
+    assert cn2an.an2cn(600007738) == "六亿七千七百三十八"
+    assert parse_money("六亿七千七百三十八") == (None, UNREADABLE)
+    assert parse_money("六亿零七千七百三十八") == (60_000_773_800, None)
+    assert parse_money("十万一千") == (10_100_000, None)    # within the 万 section: standard
+
+
+@PROPS
+@given(cents=st.integers(min_value=-10**14, max_value=10**14), unit=st.sampled_from(["w", "W", "k", "K"]))
+def test_w_and_k_are_exact(cents, unit):
+    exp = 4 if unit in "wW" else 3
+    text = format(Decimal(cents).scaleb(-2 - exp), "f") + unit
+    assert parse_money(text) == (cents, None), text
+
+
+APPROVAL_ENUMS = ("campaign_status", "decision")
+
+
+@pytest.mark.parametrize("enum", APPROVAL_ENUMS)
+@pytest.mark.parametrize("word, code", [
+    ("审批通过", "approved"), ("已通过", "approved"), ("通过", "approved"), ("批准", "approved"),
+    ("同意", "approved"), ("已同意", "approved"), (" 同 意 ", "approved"),
+    ("不同意", "rejected"), ("未通过", "rejected"), ("不通过", "rejected"), ("拒绝", "rejected"),
+    ("退回", "rejected"), ("不 同意", "rejected"),
+    ("同意吗", None), ("同意？", None), ("基本同意", None), ("不批准吗", None), ("通过了吗", None),
+])
+def test_approval_words_match_whole_cells_only(enum, word, code):
+    from campaignwatch.contract import ENUMS
+    e = ENUMS[enum]
+    parse = make_enum_parser(e.accepted(), e.default)
+    assert parse(word) == ((code, None) if code else (e.default, UNKNOWN_WORD))
+
+
+@PROPS
+@given(words=st.dictionaries(st.text(min_size=1, max_size=6), st.sampled_from(["a", "b"]), min_size=1,
+                             max_size=6),
+       affix=st.text(min_size=1, max_size=3), before=st.booleans())
+def test_enum_parser_never_matches_part_of_a_cell(words, affix, before):
+    try:
+        parse = make_enum_parser(words)
+    except ValueError:
+        return                                  # colliding words: a programming error
+    keys = {norm_word(w) for w in words}
+    for word in words:
+        cell = affix + word if before else word + affix
+        if norm_word(cell) not in keys and norm_word(cell):
+            assert parse(cell) == (None, UNKNOWN_WORD), cell
+
+
+MONEY_TEXT = st.text(
+    alphabet=st.sampled_from(list("0123456789.,-+ ¥$€£元圆块角毛分整正负点零一二两三五九十百千万亿"
+                                  "壹贰叁伍玖拾佰仟kKwWUSDHK美港币约多余左右~()")),
+    max_size=16,
+)
+
+
+@PROPS
+@given(raw=MONEY_TEXT)
+def test_money_words_never_raise(raw):
+    for currency in ("CNY", "USD"):
+        result = parse_money(raw, currency=currency)
+        _check_result(result, int)
+        if result[1] == CURRENCY:
+            assert result[0] is None and money_currency(raw) not in (None, currency)
+    V._money_text(V._numeric_text(clean_text(raw)) or "")   # no safety net needed
+    _check_result(parse_number(raw), float)

@@ -212,7 +212,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("general.day_first", False,
             "How to read a date such as 03/04/2026 where day and month could swap: "
             "false = month first (03/04/2026 is 4 March 2026), true = day first (3 April 2026)."),
-    Setting("general.currency", "CNY", "Currency of every amount (informational; amounts are exact to the cent).",
+    Setting("general.currency", "CNY",
+            "ISO code of the currency every amount is kept in (exact to the cent). An amount marked with "
+            "another currency (USD 500, $500, 500美元, HK$300, €20) is a CURRENCY_UNSUPPORTED error; "
+            "¥, ￥, 元, 块, RMB, CNY and 人民币 mean CNY.",
             allowed=Matches(r"[A-Z]{3}", "a 3-letter ISO 4217 code such as CNY, USD or EUR")),
     Setting("general.timezone", "Asia/Shanghai", "Time zone that decides what \"today\" is.", allowed=TimeZone()),
     Setting("limits.max_uncompressed_mb", 2048,

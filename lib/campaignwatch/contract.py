@@ -75,12 +75,18 @@ class Enum:
         return out
 
 
+# How approvals are worded in OA systems and chat, accepted for a campaign's status and an
+# overrun request's decision. Matched against the whole cell only (`values.make_enum_parser`):
+# 不同意 is never read as 同意, nor 未通过 as 通过, and 同意吗 is an unknown word.
+APPROVED_WORDS = ("审批通过", "已通过", "通过", "同意", "已同意")
+REJECTED_WORDS = ("不同意", "未通过", "不通过", "拒绝", "已拒绝", "退回", "已退回")
+
 ENUMS: dict[str, Enum] = {e.name: e for e in (
     Enum("campaign_status", {
         "draft": ("draft", "草稿"),
         "submitted": ("submitted", "待审批", "pending approval", "审批中"),
-        "approved": ("approved", "已批准", "批准", "已审批"),
-        "rejected": ("rejected", "已驳回", "驳回"),
+        "approved": ("approved", "已批准", "批准", "已审批", *APPROVED_WORDS),
+        "rejected": ("rejected", "已驳回", "驳回", *REJECTED_WORDS),
         "executing": ("executing", "执行中", "running", "in progress", "进行中"),
         "completed": ("completed", "已结束", "已完成", "done", "finished", "结束"),
         "cancelled": ("cancelled", "已取消", "canceled", "取消"),
@@ -97,8 +103,8 @@ ENUMS: dict[str, Enum] = {e.name: e for e in (
     }),
     Enum("decision", {
         "pending": ("pending", "待审批", "审批中"),
-        "approved": ("approved", "已批准", "批准", "同意"),
-        "rejected": ("rejected", "已驳回", "驳回", "不同意"),
+        "approved": ("approved", "已批准", "批准", *APPROVED_WORDS),
+        "rejected": ("rejected", "已驳回", "驳回", *REJECTED_WORDS),
     }, default="pending"),
     Enum("task_status", {
         "not_started": ("not started", "未开始"),

@@ -72,6 +72,13 @@ _CODES = (
          "{cell}：“{column}”的值“{value}”无法识别为{expected}；该行未计入。",
          "Type {expected}, e.g. {example}.",
          "请填写{expected}，例如 {example}。"),
+    Code("CURRENCY_UNSUPPORTED", ERROR,
+         "{cell}: {column} “{value}” is an amount in {currency}, but amounts are kept in {configured}; the row is left out.",
+         "{cell}：“{column}”的值“{value}”是 {currency} 金额，而金额按 {configured} 记录；该行未计入。",
+         "Convert the amount to {configured} and type it without the {currency} sign, e.g. 1,234.50 "
+         "(if every amount is in {currency}, set general.currency instead).",
+         "请将金额换算为 {configured} 后填写，不带 {currency} 标记，例如 1,234.50"
+         "（如所有金额都是 {currency}，请改设置 general.currency）。"),
     Code("FORMULA_ERROR", ERROR,
          "{cell}: {column} holds the formula error {value}; the row is left out.",
          "{cell}：“{column}”的公式出错（{value}）；该行未计入。",

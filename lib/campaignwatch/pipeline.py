@@ -94,7 +94,8 @@ def _check(result: SourceResult, path, cfg: Config, as_of: dt.date, lang: str | 
     with timed(result.timings, "normalise"):
         found = recognise(book)
         result.language = language(cfg, lang, found.language)
-        opts = ReadOptions(day_first=cfg["general.day_first"], date1904=book.date1904)
+        opts = ReadOptions(day_first=cfg["general.day_first"], date1904=book.date1904,
+                           currency=cfg["general.currency"].strip().upper())
         findings = list(found.findings)
         for key, raw in found.tables.items():
             records, cell_findings = normalise(raw, opts)

@@ -10,9 +10,10 @@ python-calamine (``None``, ``''``, ``str``, ``int``, ``float``, ``bool``,
   space U+3000 and NBSP) gives ``(None, None)``.
 * ``issue`` is ``None`` or one of the constants :data:`UNREADABLE`,
   :data:`AMBIGUOUS`, :data:`ROUNDED`, :data:`OUT_OF_RANGE`,
-  :data:`UNKNOWN_WORD` (all listed in :data:`ISSUES`).  When the issue is
-  ``UNREADABLE`` or ``OUT_OF_RANGE`` the value is ``None``; with ``AMBIGUOUS``
-  and ``ROUNDED`` a usable value is still returned.
+  :data:`UNKNOWN_WORD`, :data:`CURRENCY` (all listed in :data:`ISSUES`).  When
+  the issue is ``UNREADABLE``, ``OUT_OF_RANGE`` or ``CURRENCY`` the value is
+  ``None``; with ``AMBIGUOUS`` and ``ROUNDED`` a usable value is still
+  returned.
 
 All text is first passed through :func:`clean_text`: Unicode NFKC (full-width
 ``１２００`` -> ``1200``, ``￥`` -> ``¥``, ``（，：％`` -> ``(,:%``, U+3000 -> space),
@@ -29,11 +30,30 @@ Money -- :func:`parse_money` returns exact integer cents (分)::
     ¥1,234.50   ￥1,234.50   ¥-500   -¥500   ¥ 500
     1,234.50元   500 元   RMB 500   rmb500   CNY500   500 RMB
     人民币500元   (500)   (¥500)   (1,234.50元)        <- parentheses = negative
-    1.2万   1.2万元   3亿   2.5千                      <- ×10⁴, ×10⁸, ×10³
+    1.2万   1.2万元   3亿   2.5千   2千万   3百万          <- ×10⁴, ×10⁸, ×10³, ×10⁷, ×10⁶
+    3.5w   3.5W   1.5k   1.5K   500块   500块钱            <- w = 万, k = 千
+    一万五 (15000)   三千二百   两万   十一万三   一点五万   负五百
+    壹万伍仟元整   贰佰元伍角   壹元零伍分   伍角   三块五 (3.50)   12元5角
+    人民币壹万伍仟元整
     int / float / Decimal cell values
 
-  Rejected (UNREADABLE): ``abc``, ``$500``, ``12/3``, ``1.2.3``, ``1,23``,
-  ``--5``, ``(-5)``, bools, NaN/inf, dates and times.
+  Chinese numerals are read by cn2an (``cn2an.cn2an(text, "normal")``, which
+  knows 大写, 两, 幺, 〇 and spoken forms such as 一万五); campaignwatch only
+  splits off the sign, the currency, 点 fractions and 元/圆/块, 角/毛, 分, 整, and
+  does the arithmetic in Decimal.  A run of digits without any unit
+  (``一二三``, ``二两``) is not an amount.
+
+  Rejected (UNREADABLE): ``abc``, ``12/3``, ``1.2.3``, ``1,23``, ``--5``,
+  ``(-5)``, ``3.5ww``, ``1.5kk``, ``一万五千五百五十五万``, bools, NaN/inf,
+  dates and times -- and every approximate amount, whatever else it says
+  (``约5000``, ``5000左右``, ``3万多``, ``5000余元``, ``大概5000``, ``~5000``,
+  ``approx 5000``): an estimate is never rounded into a figure.
+
+  An amount marked with a currency other than ``currency`` (default ``CNY``)
+  gives ``(None, CURRENCY)``; :func:`money_currency` names the currency.
+  :data:`CURRENCY_MARKS` lists the marks: ``¥ ￥ 元 圆 块 RMB CNY 人民币`` (and
+  角/分 amounts) are CNY -- ``¥`` is always the yuan, write ``JPY``/``円``/``日元``
+  for yen; ``$`` is USD (``HK$``, ``NT$``, ``S$`` … are their own).
   ``|yuan| >= 10**15`` -> OUT_OF_RANGE.  More than two decimals -> rounded
   half-even to the cent with ROUNDED, except when the discarded part is below
   1e-6 yuan (float noise such as ``0.30000000000000004``), which is rounded
@@ -42,6 +62,9 @@ Money -- :func:`parse_money` returns exact integer cents (分)::
 Numbers -- :func:`parse_number` returns a float::
 
     12   -3.5   1,234.5   1e-3   １２   1.2万   3亿   2千   12%  (-> 0.12)   12 %
+    3.5w   1.5k   2千万   一万五   三千二百   一点五万     <- same multipliers as money
+
+  Currency marks are not numbers (``¥5`` is UNREADABLE in a number column).
 
 Scores -- :func:`parse_score`: ``3``, ``3.0``, ``'３'``, ``' 4 '``, ``'4分'``.
 
@@ -73,6 +96,7 @@ round-trip property tests; unlike the parsers they raise ``ValueError`` /
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import math
 import re
 import unicodedata
@@ -80,11 +104,11 @@ from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Any, Callable
 
 __all__ = [
-    "UNREADABLE", "AMBIGUOUS", "ROUNDED", "OUT_OF_RANGE", "UNKNOWN_WORD",
-    "ISSUES", "MONEY_STYLES", "NUMBER_STYLES", "DATE_STYLES", "DATETIME_STYLES",
+    "UNREADABLE", "AMBIGUOUS", "ROUNDED", "OUT_OF_RANGE", "UNKNOWN_WORD", "CURRENCY",
+    "ISSUES", "DEFAULT_CURRENCY", "CURRENCY_MARKS", "MONEY_STYLES", "NUMBER_STYLES", "DATE_STYLES", "DATETIME_STYLES",
     "MAX_CENTS", "DATE_MIN_YEAR", "DATE_MAX_YEAR",
     "clean_text", "norm_word",
-    "parse_money", "format_money",
+    "parse_money", "money_currency", "format_money",
     "parse_number", "format_number",
     "parse_score",
     "parse_date", "format_date",
@@ -102,7 +126,33 @@ AMBIGUOUS = "ambiguous"
 ROUNDED = "rounded"
 OUT_OF_RANGE = "out_of_range"
 UNKNOWN_WORD = "unknown_word"
-ISSUES = frozenset({UNREADABLE, AMBIGUOUS, ROUNDED, OUT_OF_RANGE, UNKNOWN_WORD})
+CURRENCY = "currency"  # an amount in another currency than the configured one
+ISSUES = frozenset({UNREADABLE, AMBIGUOUS, ROUNDED, OUT_OF_RANGE, UNKNOWN_WORD, CURRENCY})
+
+#: The currency amounts are kept in unless configured otherwise (setting general.currency).
+DEFAULT_CURRENCY = "CNY"
+
+#: How people mark the currency of an amount, by ISO 4217 code; matched before or after the
+#: number, Latin letters in any case.  ``¥`` is the yuan here (the yen is ``JPY``, ``円``, ``日元``)
+#: and a bare ``$`` the US dollar.  An amount with no mark is in the configured currency.
+CURRENCY_MARKS: dict[str, tuple[str, ...]] = {
+    "CNY": ("¥", "RMB", "CNY", "人民币", "元", "圆", "块", "块钱", "CN¥", "RMB¥"),
+    "USD": ("$", "US$", "USD", "美元", "美金"),
+    "HKD": ("HK$", "HKD", "港币", "港元", "港幣"),
+    "MOP": ("MOP$", "MOP", "澳门元", "澳门币", "澳門幣"),
+    "TWD": ("NT$", "TWD", "新台币", "新台幣", "台币"),
+    "EUR": ("€", "EUR", "欧元", "歐元"),
+    "GBP": ("£", "GBP", "英镑", "英鎊"),
+    "JPY": ("JP¥", "JPY", "日元", "日圆", "円"),
+    "KRW": ("₩", "KRW", "韩元", "韓元"),
+    "SGD": ("S$", "SGD", "新加坡元", "新币"),
+    "AUD": ("A$", "AU$", "AUD", "澳元", "澳币"),
+    "CAD": ("C$", "CA$", "CAD", "加元", "加币"),
+    "CHF": ("CHF", "瑞士法郎"),
+    "THB": ("฿", "THB", "泰铢"),
+    "INR": ("₹", "INR", "卢比"),
+    "RUB": ("₽", "RUB", "卢布"),
+}
 
 #: Money magnitudes from 10**15 yuan upwards are OUT_OF_RANGE.
 MAX_YUAN = 10**15
@@ -127,7 +177,8 @@ _CTX = Context(prec=1000, rounding=ROUND_HALF_EVEN, Emin=-999_999, Emax=999_999)
 _ONE = Decimal(1)
 _MAX_YUAN_D = Decimal(MAX_YUAN)
 
-_MULTIPLIER_EXP = {"千": 3, "万": 4, "亿": 8}
+_MULTIPLIER_EXP = {"千": 3, "万": 4, "亿": 8, "百万": 6, "千万": 7, "k": 3, "K": 3, "w": 4, "W": 4}
+_MULT = r"(?P<mult>百万|千万|[千万亿kKwW])"
 
 _EPOCH_1900 = _dt.date(1899, 12, 30)
 _EPOCH_1904 = _dt.date(1904, 1, 1)
@@ -186,20 +237,52 @@ _NUM = (
     r"(?P<exp>[eE][-+]?\d{1,4})?"
 )
 
+_MARK_CODE = {unicodedata.normalize("NFKC", mark).casefold(): code
+              for code, marks in CURRENCY_MARKS.items() for mark in marks}
+_SUFFIX_ONLY = frozenset({"元", "圆", "块", "块钱", "円"})      # 500元, never 元500
+_MARK_RE = "|".join(map(re.escape, sorted(_MARK_CODE, key=len, reverse=True)))  # longest first
+_PREFIX_MARK_RE = "|".join(map(re.escape, sorted(set(_MARK_CODE) - _SUFFIX_ONLY, key=len, reverse=True)))
+
+# Money text: sign, currency mark, sign, the amount, currency mark.  The amount is checked
+# afterwards (_amount, then _cn_money); the lazy body leaves the longest mark to the suffix.
 _MONEY_RE = re.compile(
     r"(?P<sign1>[-+])?\ ?"
-    r"(?P<cur>¥|RMB|CNY|人民币)?\ ?"
+    rf"(?:(?P<cur1>{_PREFIX_MARK_RE})\ ?)?"
     r"(?P<sign2>[-+])?\ ?"
-    + _NUM +
-    r"\ ?(?P<mult>[千万亿])?"
-    r"\ ?(?P<suffix>元|RMB|CNY)?",
+    r"(?P<body>.+?)"
+    rf"(?:\ ?(?P<cur2>{_MARK_RE}))?",
+    re.IGNORECASE | re.DOTALL,
+)
+
+_AMOUNT_RE = re.compile(_NUM + r"\ ?" + _MULT + "?", re.ASCII)
+
+# The everyday forms in one regex, tried first (¥1,234.50  1,234.50元  RMB 500  1.2万  -500):
+# twice as fast as the general split above, and most typed amounts look like this.
+_MONEY_FAST_RE = re.compile(
+    r"(?P<sign1>[-+])?\ ?(?P<cur1>¥|RMB|CNY|人民币)?\ ?(?P<sign2>[-+])?\ ?"
+    + _NUM + r"\ ?" + _MULT + r"?\ ?(?P<cur2>元|RMB|CNY)?",
     re.ASCII | re.IGNORECASE,
 )
 
+# Estimates are never amounts, whatever else the text says.
+_APPROX_RE = re.compile(r"约|左右|多|余|餘|大概|大约|大約|上下|将近|approx|about|around|circa|~|≈",
+                        re.IGNORECASE)
+
 _NUMBER_RE = re.compile(
-    r"(?P<sign>[-+])?\ ?" + _NUM + r"\ ?(?P<mult>[千万亿])?\ ?(?P<pct>%)?",
+    r"(?P<sign>[-+])?\ ?" + _NUM + r"\ ?" + _MULT + r"?\ ?(?P<pct>%)?",
     re.ASCII,
 )
+_SIGNED_RE = re.compile(r"(?P<sign>[-+])?\ ?(?P<body>.+)", re.DOTALL)
+
+# Chinese numerals.  cn2an does the reading; these sets only decide which text is handed to it.
+_CN_DIGITS = frozenset("零〇一二三四五六七八九壹贰叁肆伍陆柒捌玖两幺貳陸兩")
+_CN_UNITS = frozenset("十拾百佰千仟万亿萬億廿")
+_CN_NUMERAL = _CN_DIGITS | _CN_UNITS
+_CN_MULT_EXP = {"千": 3, "万": 4, "亿": 8}
+_YUAN = "元圆块圓塊"
+_DIGIT = "[0-9" + "".join(sorted(_CN_DIGITS)) + "]"
+_SUBUNITS_RE = re.compile(rf"(?:零?(?P<jiao>{_DIGIT})[角毛])?(?:零?(?P<fen>{_DIGIT})分)?")
+_SPOKEN_JIAO_RE = re.compile(_DIGIT)     # 三块五 = 3.50
 
 _SCORE_RE = re.compile(r"[-+]?\d+(?:\.\d+)?(?:\ ?分)?", re.ASCII)
 
@@ -245,33 +328,171 @@ def _number_decimal(raw: Any) -> Decimal | str:
     return UNREADABLE
 
 
-def _money_text(s: str) -> Decimal | None:
-    """Exact yuan value of a cleaned money string, or None."""
+@functools.cache
+def _cn2an() -> Callable[[str, str], Any]:
+    """cn2an's reader, imported on first use (it takes ~80 ms to import)."""
+    from cn2an import cn2an
+    return cn2an
+
+
+def _cn_integer(t: str) -> int | None:
+    """A whole number in Chinese numerals (一万五, 两千, 壹万伍仟, 十一万三), or None."""
+    chars = set(t)
+    if not t or not chars <= _CN_NUMERAL:
+        return None
+    if len(t) > 1 and not chars & _CN_UNITS:     # 一二三, 二两, 零零五: digits, not an amount
+        return None
+    try:
+        n = _cn2an()(t, "normal")
+    except Exception:  # noqa: BLE001 - cn2an says "not a number" by raising (mostly ValueError)
+        return None
+    return n if type(n) is int else None
+
+
+def _cn_digits(t: str) -> str | None:
+    """ASCII digits of a run of Chinese digits (the part after 点), or None."""
+    if not t or not set(t) <= _CN_DIGITS:
+        return None
+    try:
+        digits = _cn2an()(t, "direct")
+    except Exception:  # noqa: BLE001
+        return None
+    return digits if isinstance(digits, str) and digits.isascii() and digits.isdigit() else None
+
+
+def _cn_number(t: str) -> Decimal | None:
+    """Exact value of Chinese numerals: 负 sign, 点 fraction, a 千/万/亿 after a fraction."""
+    negative = t.startswith("负")
+    if negative:
+        t = t[1:]
+    if "点" in t:
+        whole_text, _, frac_text = t.partition("点")
+        exp = _CN_MULT_EXP.get(frac_text[-1:], 0)
+        if exp:
+            frac_text = frac_text[:-1]
+        whole, frac = _cn_integer(whole_text), _cn_digits(frac_text)
+        if whole is None or frac is None:
+            return None
+        value = _CTX.scaleb(Decimal(f"{whole}.{frac}"), exp)
+    else:
+        whole = _cn_integer(t)
+        if whole is None:
+            return None
+        value = Decimal(whole)
+    return -value if negative else value
+
+
+def _amount(t: str) -> Decimal | None:
+    """Unsigned amount in figures (1,234.5  3.5w  1.5k  2千万) or signed Chinese numerals."""
+    m = _AMOUNT_RE.fullmatch(t)
+    if m is not None:
+        return _literal(m)
+    return _cn_number(t)
+
+
+def _digit(ch: str | None) -> int:
+    if ch is None:
+        return 0
+    return int(ch) if ch.isascii() else int(_cn2an()(ch, "direct"))
+
+
+def _cn_money(t: str) -> tuple[Decimal, bool] | None:
+    """(value, marked as yuan?) of an amount written with 元/圆/块, 角/毛, 分 and 整
+    (壹万伍仟元整, 贰佰元伍角, 壹元零伍分, 伍角, 三块五, 12元5角), or of plain numerals."""
+    negative = t.startswith("负")
+    if negative:
+        t = t[1:]
+    if t[-1:] in ("整", "正"):
+        t = t[:-1]
+        if t[-1:] not in (*_YUAN, "角"):        # 整 closes 元 or 角: 壹万整 is not a form
+            return None
+    cut = next((i for i, ch in enumerate(t) if ch in _YUAN), -1)
+    if cut < 0:
+        if not any(u in t for u in "角毛分"):
+            value = _amount(t)
+            return None if value is None or value < 0 else ((-value if negative else value), False)
+        yuan, rest = Decimal(0), t
+    else:
+        yuan_value = _amount(t[:cut])
+        if yuan_value is None or yuan_value < 0:
+            return None
+        yuan, rest = yuan_value, t[cut + 1:]
+    m = _SUBUNITS_RE.fullmatch(rest)
+    if m is not None and (m["jiao"] or m["fen"] or cut >= 0):
+        jiao, fen = m["jiao"], m["fen"]
+    elif cut >= 0 and _SPOKEN_JIAO_RE.fullmatch(rest):
+        jiao, fen = rest, None
+    else:
+        return None
+    if (jiao or fen) and yuan != yuan.to_integral_value():   # 1.5元5角
+        return None
+    value = yuan + Decimal(_digit(jiao) * 10 + _digit(fen)).scaleb(-2)
+    return (-value if negative else value), True
+
+
+def _money_text(s: str) -> tuple[Decimal, str | None] | None:
+    """(exact value, ISO code of the currency it is marked with or None) of cleaned money
+    text, or None when it is not an amount."""
     negative = False
     if len(s) >= 2 and s[0] == "(" and s[-1] == ")":
         negative = True
         s = s[1:-1].strip()
-    m = _MONEY_RE.fullmatch(s)
+    m = _MONEY_FAST_RE.fullmatch(s)
     if m is None:
-        return None
+        if _APPROX_RE.search(s):
+            return None
+        m = _MONEY_RE.fullmatch(s)
+        if m is None:
+            return None
     sign1, sign2 = m["sign1"], m["sign2"]
     if sign1 and sign2:
         return None
     sign = sign1 or sign2
     if negative and sign:  # "(-500)" is not a thing
         return None
-    value = _literal(m)
+    marks = {_MARK_CODE[c.casefold()] for c in (m["cur1"], m["cur2"]) if c}
+    value = _literal(m) if m.re is _MONEY_FAST_RE else _amount(m["body"])
+    if value is None:
+        body = m["body"]
+        read = _cn_money(body)
+        if read is None:
+            return None
+        value, yuan = read
+        if yuan:
+            marks.add("CNY")
+    if value < 0 and (sign or negative):    # -负五百
+        return None
+    if len(marks) > 1:                      # $500元
+        return None
     if negative or sign == "-":
         value = -value
-    return value
+    return value, (marks.pop() if marks else None)
 
 
-def _parse_money(raw: Any, scale: Decimal) -> tuple[int | None, str | None]:
+def money_currency(raw: Any) -> str | None:
+    """ISO code of the currency a money cell is marked with (``USD`` for ``$500``, ``CNY``
+    for ``500元``), or None when it has no mark or is not an amount."""
+    raw = _clean_cell(raw)
+    if not isinstance(raw, str):
+        return None
+    s = _numeric_text(raw)
+    try:
+        read = _money_text(s) if s is not None else None
+    except Exception:  # pragma: no cover - defensive
+        return None
+    return read[1] if read else None
+
+
+def _parse_money(raw: Any, scale: Decimal,
+                 currency: str = DEFAULT_CURRENCY) -> tuple[int | None, str | None]:
     if isinstance(raw, str):
         s = _numeric_text(raw)
-        yuan = _money_text(s) if s is not None else None
-        if yuan is None:
+        read = _money_text(s) if s is not None else None
+        if read is None:
             return None, UNREADABLE
+        yuan, mark = read
+        if mark is not None and mark != currency:
+            return None, CURRENCY
     else:
         yuan = _number_decimal(raw)
         if isinstance(yuan, str):
@@ -291,19 +512,22 @@ def _parse_money(raw: Any, scale: Decimal) -> tuple[int | None, str | None]:
     return cents, issue
 
 
-def parse_money(raw: Any, scale: int = 1) -> tuple[int | None, str | None]:
-    """Parse a money cell into exact integer cents (分).
+def parse_money(raw: Any, scale: int = 1,
+                currency: str = DEFAULT_CURRENCY) -> tuple[int | None, str | None]:
+    """Parse a money cell into exact integer cents (分, or the configured currency's cent).
 
     ``scale`` multiplies the value, e.g. 10000 for a ``金额(万元)`` column.  It
     may be an int, float or Decimal; a non-numeric or non-finite ``scale``
-    raises (that is a programming error, not a cell problem).
+    raises (that is a programming error, not a cell problem).  ``currency`` is
+    the ISO code amounts are kept in: text marked with another currency gives
+    ``(None, CURRENCY)``.
     """
     scale_d = _ONE if scale == 1 and not isinstance(scale, bool) else _scale_decimal(scale)
     raw = _clean_cell(raw)
     if raw is None:
         return None, None
     try:
-        return _parse_money(raw, scale_d)
+        return _parse_money(raw, scale_d, currency.strip().upper())
     except Exception:  # pragma: no cover - defensive: parsers never raise
         return None, UNREADABLE
 
@@ -344,13 +568,19 @@ def _parse_number(raw: Any, scale: Decimal | None) -> tuple[float | None, str | 
     if isinstance(raw, str):
         s = _numeric_text(raw)
         m = _NUMBER_RE.fullmatch(s) if s is not None else None
-        if m is None:
-            return None, UNREADABLE
-        value = _literal(m)
-        if m["sign"] == "-":
-            value = -value
-        if m["pct"]:
-            value = _CTX.scaleb(value, -2)
+        if m is not None:
+            value = _literal(m)
+            if m["sign"] == "-":
+                value = -value
+            if m["pct"]:
+                value = _CTX.scaleb(value, -2)
+        else:
+            cn = _SIGNED_RE.fullmatch(s) if s is not None else None
+            value = _cn_number(cn["body"]) if cn is not None else None
+            if value is None or (cn["sign"] and value < 0):
+                return None, UNREADABLE
+            if cn["sign"] == "-":
+                value = -value
     elif isinstance(raw, float) and scale is None:
         return (raw, None) if math.isfinite(raw) else (None, UNREADABLE)
     else:
@@ -366,7 +596,8 @@ def _parse_number(raw: Any, scale: Decimal | None) -> tuple[float | None, str | 
 
 
 def parse_number(raw: Any, scale: float | int = 1) -> tuple[float | None, str | None]:
-    """Parse a plain number (thousands separators, 千/万/亿, trailing ``%``).
+    """Parse a plain number (thousands separators, 千/万/亿/k/w, trailing ``%``, or
+    Chinese numerals such as 一万五).
 
     The text is evaluated exactly and rounded to a float once at the end, so
     ``parse_number(repr(x)) == (x, None)`` for every finite float ``x``.

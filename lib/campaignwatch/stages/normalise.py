@@ -63,6 +63,7 @@ class Records:
 class ReadOptions:
     day_first: bool = False
     date1904: bool = False
+    currency: str = V.DEFAULT_CURRENCY     # ISO code amounts are kept in (general.currency)
 
 
 
@@ -113,7 +114,7 @@ def normalise(raw: RawTable, opts: ReadOptions) -> tuple[Records, list[Finding]]
             if code is None:
                 continue
             f, drop = _finding(col, fc.header, table, sheet.name, row0s[i] + 1, c0, v, code,
-                               (value_of.get(v), bad.get(v)))
+                               (value_of.get(v), bad.get(v)), opts)
             findings.append(f)
             if code not in (V.AMBIGUOUS, V.ROUNDED, "missing"):
                 unread.setdefault(col.key, set()).add(i)
@@ -210,13 +211,15 @@ def _index(sorted_rows: list[int], r: int) -> int | None:
 
 
 def _finding(col: Column, header: str, table: Table, tab: str, row: int, c0: int, v, code: str,
-             parsed) -> tuple[Finding, bool]:
+             parsed, opts: ReadOptions) -> tuple[Finding, bool]:
     """The finding for one cell and whether its row is left out of the figures."""
     en, zh, example = EXPECTED[col.kind]
     if col.kind == "enum":
         e = ENUMS[col.enum]
         first = next(iter(e.words))
         example = {"en": e.english(first), "zh-CN": e.chinese(first)}
+    if col.kind == "money" and opts.currency != "CNY":
+        example = "1,234.50"                   # "¥1,234.50" would be another currency there
     params = {"expected": {"en": en, "zh-CN": zh}, "example": example}
     typed = as_typed(v)
     cell = cell_ref(tab, row, c0)
@@ -226,6 +229,8 @@ def _finding(col: Column, header: str, table: Table, tab: str, row: int, c0: int
         if isinstance(read_as, int):
             read_as = dt.date.fromordinal(read_as // 86400 + EPOCH_ORDINAL)
         return mk("AMBIGUOUS_DATE", read_as=str(read_as)), False
+    if code == V.CURRENCY:
+        return mk("CURRENCY_UNSUPPORTED", currency=V.money_currency(v) or "?", configured=opts.currency), True
     if code == V.ROUNDED:
         return mk("MONEY_ROUNDED", read_as=V.format_money(parsed[0], "yuan")), False
     if code == V.UNKNOWN_WORD and not ENUMS[col.enum].guess_unknown:
@@ -255,7 +260,7 @@ def _choices(col: Column) -> dict:
 def _parser(col: Column, scale: Decimal, opts: ReadOptions):
     kind = col.kind
     if kind == "money":
-        return lambda v: V.parse_money(v, scale=int(scale))
+        return lambda v: V.parse_money(v, scale=int(scale), currency=opts.currency)
     if kind == "number":
         s = float(scale)
         return lambda v: V.parse_number(v, scale=s)
