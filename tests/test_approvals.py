@@ -160,7 +160,8 @@ def test_dry_run_reads_an_older_history_without_migrating_it(tmp_path):
     path, hist = book(tmp_path, change=True), tmp_path / "h.sqlite"
     sync(path, hist, AS_OF)
     db = sqlite3.connect(hist)
-    db.executescript("DROP TABLE plan_versions; ALTER TABLE metrics DROP COLUMN over_budget; PRAGMA user_version=1;")
+    db.executescript("DROP TABLE plan_versions; ALTER TABLE metrics DROP COLUMN over_budget;"
+                     "ALTER TABLE metrics DROP COLUMN blocked; PRAGMA user_version=1;")
     db.close()
     edit(path, "E2", D(20))
     assert cli_sync(path, hist, D(1), "--dry-run")[(PLANNED, "C1")][0] == "open"

@@ -129,7 +129,7 @@ def test_weekly_reads_a_history_from_before_over_budget_was_recorded(tmp_path):
 def test_history_of_version_1_is_migrated(tmp_path):
     old = tmp_path / "old.sqlite"
     db = sqlite3.connect(old)
-    db.executescript(SCHEMA.replace(" over_budget INTEGER,", "") + "PRAGMA user_version=1;")
+    db.executescript(SCHEMA.replace(" over_budget INTEGER, blocked TEXT,", "") + "PRAGMA user_version=1;")
     db.close()
     db = open_history(old)
     assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2

@@ -266,3 +266,23 @@ def test_random_valid_workbooks_sync_and_list_every_campaign(tmp_path, data):
     code, src = sync(tmp_path, path, "--dry-run")
     assert src["status"] == "ok", src.get("error")
     assert {c["campaign_id"] for c in src["campaigns"]} == {f"C{i}" for i in range(n)}
+
+
+def test_dashboard_and_weekly_report_keep_and_mark_a_campaign_with_a_typo(tmp_path):
+    from campaignwatch.weekly import write_weekly
+    path = demo(tmp_path)
+    wb = load_workbook(path)
+    wb["Campaigns"]["I2"] = "12月11号左右"            # C-01's end date, as nobody can read it
+    wb.save(path)
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[history]\npath = "h.sqlite"\n[dashboard]\npath = "dash.xlsx"\n[digest]\nenabled = false\n'
+                   '[[sources]]\nsource = "demo.xlsx"\n')
+    with redirect_stdout(StringIO()):
+        main(["--config", str(cfg), "sync", "--as-of", AS_OF.isoformat()])
+    dash = load_workbook(tmp_path / "dash.xlsx", read_only=True)
+    sheet = next(dash[n] for n in dash.sheetnames if "campaign" in n.lower())
+    rows = {r[2]: r for r in sheet.iter_rows(values_only=True) if r and r[2]}
+    assert len([c for c in rows if str(c).startswith("C-0")]) == 6
+    assert "Campaigns!I2" in rows["C-01"][16] and rows["C-02"][16] is None
+    html = write_weekly(tmp_path / "h.sqlite", tmp_path / "week.html", AS_OF, "en").read_text()
+    assert "C-01 (Campaigns!I2" in html

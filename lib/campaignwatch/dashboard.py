@@ -18,7 +18,7 @@ from . import clock
 from .config import Config
 from .flagcodes import RANK
 from .history import History
-from .render import RunInfo, _d, _f, _money, _rag, _spec, _t, _word, campaign_status, over_budget, SEV_FILL
+from .render import RunInfo, _d, _f, _money, _blocked_text, _rag, _spec, _t, _word, campaign_status, over_budget, SEV_FILL
 from .sources import display_name, google_id, is_google, source_key
 from .tabspec import TabSpec
 
@@ -75,7 +75,7 @@ def _campaigns(info: RunInfo, run, link) -> TabSpec:
         ("RAG", "红黄绿", "text", 7), ("End", "结束日期", "date", 11), ("Authorized", "核定预算", "money", 14),
         ("Spend", "支出", "money", 14), ("Available", "可用余额", "money", 14), ("Utilisation", "使用率", "percent", 9),
         ("KPI score", "KPI得分", "percent", 9), ("Open flags", "未关闭预警", "int", 8), ("High", "高", "int", 6),
-        ("Where", "位置", "text", 28),
+        ("Where", "位置", "text", 28), ("Cannot be read", "无法识别", "text", 30),
     ])
     i = 0
     for r in run.results:
@@ -96,8 +96,11 @@ def _campaigns(info: RunInfo, run, link) -> TabSpec:
                               _word("campaign_status", row["status"], lang), _rag(status[cid], lang),
                               _d(row["end_date"]), _money(row["authorized"]), _money(row["spend"]),
                               _money(row["available"]), _f(row["utilisation"]), _f(row["kpi_score"]),
-                              len(opened), sum(1 for f in opened if f.severity == "high"), where])
+                              len(opened), sum(1 for f in opened if f.severity == "high"), where,
+                              _blocked_text(row["blocked"], lang)])
             spec.fills[(i, 6)] = status[cid]
+            if row["blocked"]:
+                spec.fills[(i, 16)] = "amber"
             if (target := link(r.check.source, cell)):
                 spec.links[(i, 15)] = target
             i += 1

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from . import clock
 
-SCHEMA_VERSION = 2       # 2: plan_versions, metrics.over_budget
+SCHEMA_VERSION = 2       # 2: plan_versions, metrics.over_budget and metrics.blocked
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -58,7 +58,7 @@ CREATE TABLE IF NOT EXISTS plan_versions (
 CREATE TABLE IF NOT EXISTS metrics (
     run_id INTEGER NOT NULL REFERENCES runs(id), source TEXT NOT NULL, campaign_id TEXT NOT NULL,
     as_of TEXT NOT NULL, planned INTEGER, authorized INTEGER, spend INTEGER, utilisation REAL,
-    kpi_score REAL, flags_open INTEGER, status TEXT, over_budget INTEGER,
+    kpi_score REAL, flags_open INTEGER, status TEXT, over_budget INTEGER, blocked TEXT,
     PRIMARY KEY (run_id, source, campaign_id)
 );
 CREATE INDEX IF NOT EXISTS metrics_source ON metrics (source, campaign_id, as_of);
@@ -66,7 +66,8 @@ CREATE INDEX IF NOT EXISTS metrics_source ON metrics (source, campaign_id, as_of
 
 # version -> what brings a file of that version to the next one
 MIGRATIONS = {
-    1: "ALTER TABLE metrics ADD COLUMN over_budget INTEGER;",      # render.over_budget, per run and campaign
+    1: "ALTER TABLE metrics ADD COLUMN over_budget INTEGER;"       # render.over_budget, per run and campaign
+       "ALTER TABLE metrics ADD COLUMN blocked TEXT;",              # the cells that kept rules from evaluating it
 }
 
 
@@ -233,10 +234,10 @@ class History:
                 db.execute("INSERT OR IGNORE INTO plan_versions VALUES (?,?,?,?)", (source, cid, p["version"], day))
             if self.run_id is not None:
                 for m in metrics:
-                    db.execute("INSERT OR REPLACE INTO metrics VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    db.execute("INSERT OR REPLACE INTO metrics VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                                (self.run_id, source, m["campaign_id"], day, m["planned"], m["authorized"],
                                 m["spend"], m["utilisation"], m["kpi_score"], m["flags_open"], m["status"],
-                                int(bool(m.get("over_budget")))))
+                                int(bool(m.get("over_budget"))), m.get("blocked")))
                 db.execute("INSERT OR REPLACE INTO source_runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                            (self.run_id, source, summary["status"], summary.get("error_code"),
                             summary.get("findings"), summary.get("errors"), summary.get("excluded_rows"),

@@ -177,7 +177,8 @@ def _metrics(fig: Figures, flags: list[Flag], cfg: Config) -> list[dict]:
     return [{"campaign_id": cid, "planned": int(r["planned"]), "authorized": int(r["authorized"]),
              "spend": int(r["spend"]), "utilisation": None if pd.isna(r["utilisation"]) else float(r["utilisation"]),
              "kpi_score": None if pd.isna(r["kpi_score"]) else float(r["kpi_score"]),
-             "flags_open": open_by.get(cid, 0), "status": status[cid], "over_budget": cid in over}
+             "flags_open": open_by.get(cid, 0), "status": status[cid], "over_budget": cid in over,
+             "blocked": "; ".join(f"{cell} “{value}”" for _, cell, value in r["blocked"]) or None}
             for cid, r in c.iterrows()]
 
 

@@ -76,6 +76,8 @@ _T = {
     "spend": ("Spend", "支出"), "authorized": ("Authorized budget", "批准预算"), "over": ("Spend above the authorized budget", "支出超过批准预算"),
     "kpi_score": ("KPI score", "KPI 得分"), "target": ("target 100%", "目标 100%"),
     "no_kpi": ("no KPI data", "无 KPI 数据"),
+    "blocked": ("Not fully evaluated — a cell some rules read cannot be understood:",
+                "未能完整评估 — 部分检查所需的单元格无法识别："),
     "kpi_legend": ("KPI score: green ≥ {g}, amber ≥ {a}, red below; the dashed line is 100 % (on target).",
                    "KPI 得分：绿色 ≥ {g}，黄色 ≥ {a}，以下为红色；虚线为 100%（达成目标）。"),
     "this_week": ("This week", "本周"), "prev_week": ("Previous week", "上周"), "change": ("Change", "变化"),
@@ -388,6 +390,11 @@ def _render(lang, as_of, start, prev_start, prev_end, history_path, weeks, flags
                    f'<span style="--c:#cfd8e3;--b:#7b8794">{e(_t("authorized", lang))}</span>'
                    f'<span style="--c:#1e88e5">{e(_t("spend", lang))}</span>'
                    f'<span style="--c:#d32f2f">{e(_t("over", lang))}</span></div>')
+        blocked = [(label(sw, cid), row["blocked"]) for sw, cid, row in camps
+                   if "blocked" in row.keys() and row["blocked"]]
+        if blocked:
+            out.append(f'<p class="small"><b>⚠ {e(_t("blocked", lang))}</b> '
+                       + "; ".join(f"{e(name)} ({e(cells)})" for name, cells in blocked) + "</p>")
     else:
         out.append(f'<p class="small">{e(_t("no_metrics", lang, as_of=as_of.isoformat()))}</p>')
     out.append("</section>")

@@ -170,7 +170,7 @@ class Context:
     as_of: dt.date
     thresholds: Thresholds
     lang: str = "en"
-    plans: dict[str, dict] = field(default_factory=dict)    # campaign -> approved_on -> first plan seen (history)
+    plans: dict = field(default_factory=dict)               # campaign -> history.PlanHistory (approved plans seen)
     aliases: dict[str, str] = field(default_factory=dict)   # normalised name/alias -> person
 
     def ok(self, key: str) -> pd.DataFrame | None:
@@ -266,7 +266,7 @@ CODE_TABLES: dict[str, tuple[str, ...]] = {
     **{c: ("campaigns", "expenses") for c in ("EXPENSE_NO_RECEIPT", "EXPENSE_RECEIPT_REUSED",
                                               "EXPENSE_OUTSIDE_WINDOW", "EXPENSE_DUPLICATE_SUSPECTED")},
     "SELF_APPROVAL": ("campaigns", "overrun_requests"),
-    "PLAN_CHANGED_AFTER_APPROVAL": ("campaigns", "budget_lines"),
+    "PLAN_CHANGED_AFTER_APPROVAL": ("campaigns", "budget_lines", "expenses"),   # expenses: spend after a cancellation
     **{c: ("campaigns", "kpi_targets", "kpi_actuals") for c in ("KPI_OFF_TRACK", "KPI_NO_RECENT_DATA", "KPI_MISSED")},
     **{c: ("campaigns", "tasks") for c in ("TASK_OVERDUE", "TASK_NO_OWNER", "EXEC_PLAN_MISSING")},
     "INCIDENT_NOT_ESCALATED": ("campaigns", "incidents"),
