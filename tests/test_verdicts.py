@@ -286,3 +286,58 @@ def test_dashboard_and_weekly_report_keep_and_mark_a_campaign_with_a_typo(tmp_pa
     assert "Campaigns!I2" in rows["C-01"][16] and rows["C-02"][16] is None
     html = write_weekly(tmp_path / "h.sqlite", tmp_path / "week.html", AS_OF, "en").read_text()
     assert "C-01 (Campaigns!I2" in html
+
+
+# -- issue 10, item 2: one broken rule does not take the workbook down ------------------------
+def test_a_rule_that_fails_is_one_internal_finding_and_the_rest_is_written(tmp_path, monkeypatch):
+    from campaignwatch.rules import budget
+    path = demo(tmp_path)
+    _, before = sync(tmp_path, path)
+    assert ("BURN_AHEAD", "C-02") in {(f[0], f[1]) for f in flags(before)}
+
+    def broken(ctx):
+        raise ZeroDivisionError("boom")
+    broken.codes = budget.burn_ahead.codes
+    broken.__name__ = "burn_ahead"
+    monkeypatch.setattr(budget, "RULES", tuple(broken if r is budget.burn_ahead else r for r in budget.RULES))
+    code, src = sync(tmp_path, path, as_of=D(1))
+    assert code == 3 and src["status"] == "ok" and src["written"]
+    internal = [f for f in src["findings"] if f["code"] == "INTERNAL"]
+    assert len(internal) == 1 and "burn_ahead" in internal[0]["message"] and "ZeroDivisionError" in internal[0]["message"]
+    assert ("BURN_AHEAD", "C-02") in {(f[0], f[1]) for f in flags(src, "unverifiable")}     # never "resolved"
+    assert not [f for f in flags(src, "resolved") if f[0] == "BURN_AHEAD"]
+    assert ("OVERRUN_UNAPPROVED", "C-01", "L02", 9500.0) in flags(src)                     # the others still ran
+    assert {"cw» Summary", "cw» Flags", "cw» Budget"} <= set(load_workbook(path, read_only=True).sheetnames)
+
+
+def test_a_tab_that_fails_is_written_as_a_notice_and_the_others_are_written(tmp_path, monkeypatch):
+    from campaignwatch import render
+    path = demo(tmp_path)
+    monkeypatch.setattr(render, "kpi_tab", lambda info, fig: 1 / 0)
+    code, src = sync(tmp_path, path)
+    assert code == 3 and src["written"]
+    assert [f["code"] for f in src["findings"] if f["code"] == "INTERNAL"] == ["INTERNAL"]
+    book = load_workbook(path, read_only=True)
+    kpi = [r for r in book["cw» KPI"].iter_rows(values_only=True) if any(v is not None for v in r)]
+    assert not [r for r in kpi if r[0] == "C-01"] and "ZeroDivisionError" in " ".join(map(str, kpi[-1]))
+    assert [r[0] for r in book["cw» Summary"].iter_rows(values_only=True) if r[0] == "C-01"] == ["C-01"]
+
+
+def test_a_panic_in_the_reader_is_one_source_failure_not_a_traceback(tmp_path, monkeypatch):
+    from campaignwatch import pipeline
+
+    class PanicException(BaseException):          # what pyo3 raises for a Rust panic
+        pass
+
+    def panic(*a, **k):
+        raise PanicException("called `Option::unwrap()` on a `None` value")
+    monkeypatch.setattr(pipeline, "read_workbook", panic)
+    good = write_xlsx(tmp_path / "b.xlsx", {"Campaigns": [CAMPAIGNS, ["C1", "P", "Ann", D(-1), D(1), 10, "draft",
+                                                                       None, None]]})
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[history]\npath = "{tmp_path / "h.sqlite"}"\n')
+    buf = StringIO()
+    with redirect_stdout(buf):
+        code = main(["--config", str(cfg), "sync", str(demo(tmp_path)), str(good), "--json", "--dry-run"])
+    doc = json.loads(buf.getvalue())
+    assert code == 3 and [s["error_code"] for s in doc["sources"]] == ["internal", "internal"]

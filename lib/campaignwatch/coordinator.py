@@ -16,6 +16,7 @@ from typing import Callable
 from .config import Config, SourceSpec
 from .history import History
 from .sources import display_name, is_google
+from .pipeline import FATAL
 from .sync import SyncResult, sync_source
 
 
@@ -28,7 +29,7 @@ class Run:
 
     @property
     def failed(self) -> bool:
-        return any(r.status == "failed" for r in self.results) or self.dashboard_error is not None
+        return any(r.status == "failed" or r.faults for r in self.results) or self.dashboard_error is not None
 
 
 def expand(cfg: Config) -> list[tuple[str, SourceSpec]]:
@@ -84,7 +85,9 @@ def run_sources(sources: list[tuple[str, SourceSpec | None]], cfg: Config, as_of
             progress.start(i, src)
         try:
             r = sync_source(src, cfg, as_of, history, lang=lang, dry_run=dry_run)
-        except Exception as exc:  # noqa: BLE001 - one source's fault never stops the others
+        except BaseException as exc:  # noqa: BLE001 - one source's fault never stops the others
+            if isinstance(exc, FATAL):
+                raise
             r = _failed(src, exc)
         run.results.append(r)
         if spec is not None:

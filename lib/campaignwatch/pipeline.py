@@ -24,6 +24,11 @@ from .sources import is_google
 from .stages.validate import table_order, validate
 
 
+# What is never contained: the user or the system stopping the run. Everything else — including a
+# native reader's panic (pyo3's PanicException is a BaseException) — is one source's failure.
+FATAL = (KeyboardInterrupt, SystemExit, GeneratorExit)
+
+
 @dataclass
 class SourceResult:
     source: str
@@ -72,7 +77,9 @@ def check_source(path: str | Path, cfg: Config, as_of: dt.date, lang: str | None
     result = SourceResult(str(path), language=language(cfg, lang, None))
     try:
         return _check(result, path, cfg, as_of, lang)
-    except Exception as exc:      # noqa: BLE001 - contained per source, reported as one sentence
+    except BaseException as exc:  # noqa: BLE001 - contained per source (a reader's panic too), one sentence
+        if isinstance(exc, FATAL):
+            raise
         result.status, result.error, result.tables, result.findings = "failed", package.internal(exc, path), {}, []
         return result
 

@@ -328,10 +328,28 @@ def runlog_tab(info: RunInfo, runs: list[dict]) -> TabSpec:
 
 
 def render_tabs(info: RunInfo, fig: Figures, flags: list[Flag], findings: list[Finding],
-                excluded: dict[str, int], runs: list[dict], links: dict[str, str]) -> list[TabSpec]:
-    tabs = [summary_tab(info, fig, flags, links), flags_tab(info, flags), budget_tab(info, fig), kpi_tab(info, fig),
-            validation_tab(info, findings, excluded)]
+                excluded: dict[str, int], runs: list[dict], links: dict[str, str],
+                faults: list | None = None) -> list[TabSpec]:
+    """Every generated tab, each contained: a tab that fails to build is written as a title that
+    says so (never left stale, never taking the other tabs down) and its fault is appended to
+    `faults`."""
+    builders = [("summary", lambda: summary_tab(info, fig, flags, links)), ("flags", lambda: flags_tab(info, flags)),
+                ("budget", lambda: budget_tab(info, fig)), ("kpi", lambda: kpi_tab(info, fig)),
+                ("validation", lambda: validation_tab(info, findings, excluded))]
     if info.scorecard:
-        tabs.append(scorecard_tab(info, fig, flags))
-    tabs.append(runlog_tab(info, runs))
+        builders.append(("scorecard", lambda: scorecard_tab(info, fig, flags)))
+    builders.append(("runlog", lambda: runlog_tab(info, runs)))
+    tabs = []
+    for key, build in builders:
+        try:
+            tabs.append(build())
+        except Exception as exc:    # noqa: BLE001 - one tab's fault is reported, the others are written
+            from .rules import fault
+            f = fault(f"tab {tab_name(key, info.lang)}", exc)
+            if faults is not None:
+                faults.append(f)
+            spec = _spec(key, info, tab_name(key, info.lang), [])
+            spec.title.append(_t(info.lang, f"This tab could not be built in this run ({f.error}).",
+                                 f"本次运行未能生成此表（{f.error}）。"))
+            tabs.append(spec)
     return tabs

@@ -103,6 +103,8 @@ def sync_report(r, dry_run: bool = False, top: int = 10) -> str:
              f"{r.new} {w['new']}, {resolved} {w['resolved']}, {unver} {w['unverifiable']}; "
              f"{len(check.findings)} {w['findings']} ({errors} errors), "
              f"{left} {WORDS[lang]['left_out']}"]
+    for f in r.faults:
+        lines.append(f"  ✗ {f.code}: {f.message(lang)}")
     if partial:
         lines.append("  " + w["partial"].format(n=len(partial), ids=", ".join(partial[:8])
                                                  + (" …" if len(partial) > 8 else "")))

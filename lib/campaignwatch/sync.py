@@ -16,13 +16,13 @@ import pandas as pd
 
 from . import clock
 from .config import Config
-from .findings import ERROR, cell_ref
+from .findings import ERROR, Finding, cell_ref
 from .flagcodes import CODES
 from .history import History
 from .pipeline import SourceResult, check_source, timed
 from .read.package import SourceError
 from .render import RunInfo, campaign_status, over_budget, render_tabs
-from .rules import CODE_FIELDS, Context, Flag, Thresholds, people_aliases, run_rules
+from .rules import CODE_FIELDS, Context, Flag, Thresholds, fault, people_aliases, run_rules
 from .rules.budget import approved_plans
 from .sources import display_name, is_google, source_key
 from .stages.compute import Figures, KpiSettings, compute
@@ -48,6 +48,11 @@ class SyncResult:
     @property
     def error(self) -> SourceError | None:
         return self.check.error or self.write_error
+
+    @property
+    def faults(self) -> list[Finding]:
+        """Parts of the pipeline that failed unexpectedly while the rest ran (exit code 3)."""
+        return [f for f in self.check.findings if f.code == "INTERNAL"]
 
     @property
     def not_evaluated(self) -> list[str]:
@@ -91,9 +96,13 @@ def sync_source(path: str | Path, cfg: Config, as_of: dt.date, history: History,
             gone.previous_status, gone.previous_severity = row["status"], row["severity"]
             result.gone.append(gone)
         result.flags = flags
-        answers = apply_responses(flags, check.tables.get("responses"), as_of)
-        if answers:
-            check.findings = table_order(check.findings + answers)
+        faults = ctx.faults
+        try:
+            answers = apply_responses(flags, check.tables.get("responses"), as_of)
+        except Exception as exc:    # noqa: BLE001 - contained: the flags stay unanswered, the rest goes on
+            answers = []
+            faults.append(fault("responses", exc))
+        check.findings = table_order(check.findings + answers + _fault_findings(faults))
     with timed(timings, "render"):
         started = clock.now(cfg["general.timezone"])
         info = RunInfo(display_name(path), as_of, clock.stamp(started, cfg["general.timezone"]),
@@ -103,8 +112,10 @@ def sync_source(path: str | Path, cfg: Config, as_of: dt.date, history: History,
         # this run's row is in the tabs only if they are written, so it says written unless dry run
         runs = [dict(summary, started_at=started.isoformat(), as_of=as_of.isoformat(), written=not dry_run)]
         runs += [dict(r) for r in history.runs(key, 49)]
+        tab_faults: list = []
         tabs = render_tabs(info, figures, flags + result.gone, check.findings, check.excluded_rows, runs,
-                           _campaign_links(check))
+                           _campaign_links(check), tab_faults)
+        check.findings += _fault_findings(tab_faults)
     if not dry_run:
         with timed(timings, "write"):
             _write(result, path if is_google(str(path)) else Path(path), tabs, cfg)
@@ -114,6 +125,18 @@ def sync_source(path: str | Path, cfg: Config, as_of: dt.date, history: History,
                               approved_plans(ctx), _metrics(figures, flags, cfg), _summary(result, result.seconds),
                               check.language)
     return result
+
+
+def _fault_findings(faults) -> list[Finding]:
+    """One `INTERNAL` finding per contained fault, naming the part and the codes it leaves unverifiable."""
+    out = []
+    for f in faults:
+        codes = ", ".join(sorted(f.codes))
+        out.append(Finding("INTERNAL", "", "", params={
+            "part": f.part, "error": f.error,
+            "codes_en": f"its flags ({codes}) are unverifiable in this run; " if codes else "",
+            "codes_zh": f"其预警（{codes}）本次无法核实；" if codes else ""}))
+    return out
 
 
 def _write(result: SyncResult, path: Path, tabs, cfg: Config) -> None:

@@ -172,6 +172,7 @@ class Context:
     lang: str = "en"
     plans: dict = field(default_factory=dict)               # campaign -> history.PlanHistory (approved plans seen)
     aliases: dict[str, str] = field(default_factory=dict)   # normalised name/alias -> person
+    faults: list = field(default_factory=list)              # rules that failed unexpectedly (Fault)
 
     def ok(self, key: str) -> pd.DataFrame | None:
         rec = self.tables.get(key)
@@ -193,6 +194,8 @@ class Context:
 
     def verifiable(self, code: str, cid: str | None) -> bool:
         """Could this run have raised the flag? (For a flag no longer raised: resolved or unverifiable.)"""
+        if any(code in f.codes for f in self.faults):
+            return False
         return not self.blocked(code, cid) and verifiable(self.tables, code, cid)
 
     @cached_property
@@ -240,12 +243,40 @@ def grouped(ctx: Context, code: str, table: str, frame: pd.DataFrame, id_col: st
     return out
 
 
+def emits(*codes: str):
+    """Declare the flag codes a rule raises: when the rule fails unexpectedly, exactly these are
+    unverifiable for the run (never "resolved" because the check did not run)."""
+    def mark(rule):
+        rule.codes = frozenset(codes)
+        return rule
+    return mark
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fault:
+    """An unexpected fault inside one part of the pipeline (a rule, a stage, a tab): the rest ran."""
+    part: str                              # e.g. "rule burn_ahead", "tab Budget"
+    error: str                             # exception type and message
+    codes: frozenset = frozenset()         # flag codes left unverifiable by it
+
+
+def fault(part: str, exc: BaseException, codes=frozenset()) -> Fault:
+    return Fault(part=part, error=f"{type(exc).__name__}: {exc}"[:300], codes=frozenset(codes))
+
+
 def run_rules(ctx: Context, severities: dict[str, str]) -> list[Flag]:
+    """Every rule, each contained: one that fails becomes a `Fault` in `ctx.faults` (its codes
+    unverifiable), and the others still run."""
     from .budget import RULES as BUDGET
     from .operations import RULES as OPERATIONS
     flags: list[Flag] = []
     for rule in (*BUDGET, *OPERATIONS):
-        for flag in rule(ctx):
+        try:
+            raised = list(rule(ctx))
+        except Exception as exc:    # noqa: BLE001 - one broken rule never takes the workbook down
+            ctx.faults.append(fault(f"rule {rule.__name__}", exc, rule.codes))
+            continue
+        for flag in raised:
             sev = severities.get(flag.code, CODES[flag.code].severity)
             if sev == "off" or ctx.blocked(flag.code, flag.campaign_id):
                 continue          # blocked: computed from a default, not from what people typed

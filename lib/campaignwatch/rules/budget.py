@@ -13,7 +13,7 @@ from ..contract import ENUMS
 from ..exact import above, at_least
 from ..headers import norm
 from ..stages.compute import APPROVED_STATUSES
-from . import MAX_IDS, Context, Flag, grouped, money, pct
+from . import MAX_IDS, Context, Flag, emits, grouped, money, pct
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,7 @@ def _tolerance(ctx: Context, authorized: int) -> Decimal:
                Decimal(str(t.overrun_tolerance_min)) * 100)
 
 
+@emits("OVERRUN_UNAPPROVED", "OVERRUN_PENDING", "OVERRUN_APPROVED_LATE")
 def overruns(ctx: Context) -> list[Flag]:
     """OVERRUN_UNAPPROVED / OVERRUN_PENDING / OVERRUN_APPROVED_LATE per line and per campaign.
     Expenses are sorted once per view (group, date, row) and cut into contiguous groups;
@@ -170,6 +171,7 @@ def _overrun_flags(ctx, cid, line, planned, authorized, ids, rows, amounts, resu
     return out
 
 
+@emits("BUDGET_NEARLY_USED")
 def budget_nearly_used(ctx: Context) -> list[Flag]:
     c = ctx.figures.campaigns
     if c.empty:
@@ -184,6 +186,7 @@ def budget_nearly_used(ctx: Context) -> list[Flag]:
             for cid, row in hit.iterrows()]
 
 
+@emits("BURN_AHEAD")
 def burn_ahead(ctx: Context) -> list[Flag]:
     c = ctx.figures.campaigns
     if c.empty:
@@ -199,6 +202,7 @@ def burn_ahead(ctx: Context) -> list[Flag]:
             for cid, row in hit.iterrows()]
 
 
+@emits("BUDGET_MISMATCH")
 def budget_mismatch(ctx: Context) -> list[Flag]:
     c = ctx.figures.campaigns
     if c.empty or not ctx.has("campaigns", "budget"):
@@ -211,6 +215,7 @@ def budget_mismatch(ctx: Context) -> list[Flag]:
             for cid, row in hit.iterrows()]
 
 
+@emits("SPEND_BEFORE_APPROVAL")
 def spend_before_approval(ctx: Context) -> list[Flag]:
     """Expenses of a campaign never approved, or dated before its first approval (the
     earliest approval date the workbook or history knows). A cancelled or rejected campaign
@@ -275,6 +280,7 @@ def _person(ctx: Context, name) -> str | None:
     return ctx.aliases.get(norm(name), norm(name))
 
 
+@emits("SELF_APPROVAL")
 def self_approval(ctx: Context) -> list[Flag]:
     out = []
     c = ctx.figures.campaigns
@@ -434,6 +440,7 @@ def approved_plans(ctx: Context) -> dict[str, dict]:
     return out
 
 
+@emits("PLAN_CHANGED_AFTER_APPROVAL")
 def plan_changed(ctx: Context) -> list[Flag]:
     out = []
     c = ctx.figures.campaigns

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..exact import below
-from . import Context, Flag, grouped, pct
+from . import Context, Flag, emits, grouped, pct
 
 
 def _today(ctx: Context) -> np.datetime64:
@@ -17,6 +17,7 @@ def _known(ctx: Context, df: pd.DataFrame) -> pd.DataFrame:
     return df[df["campaign_id"].isin(ctx.figures.campaigns.index)]
 
 
+@emits("EXPENSE_NO_RECEIPT")
 def expense_no_receipt(ctx: Context) -> list[Flag]:
     exp = ctx.ok("expenses")
     if exp is None or not ctx.has("expenses", "receipt_no"):
@@ -25,6 +26,7 @@ def expense_no_receipt(ctx: Context) -> list[Flag]:
     return grouped(ctx, "EXPENSE_NO_RECEIPT", "expenses", bad, "expense_id", "receipt_no", "amount")
 
 
+@emits("EXPENSE_RECEIPT_REUSED")
 def expense_receipt_reused(ctx: Context) -> list[Flag]:
     exp = ctx.ok("expenses")
     if exp is None or not ctx.has("expenses", "receipt_no"):
@@ -39,6 +41,7 @@ def expense_receipt_reused(ctx: Context) -> list[Flag]:
                    receipts=receipts.get)
 
 
+@emits("EXPENSE_OUTSIDE_WINDOW")
 def expense_outside_window(ctx: Context) -> list[Flag]:
     exp = ctx.ok("expenses")
     c = ctx.figures.campaigns
@@ -55,6 +58,7 @@ def expense_outside_window(ctx: Context) -> list[Flag]:
                    start=starts.get, end=ends.get)
 
 
+@emits("EXPENSE_DUPLICATE_SUSPECTED")
 def expense_duplicate_suspected(ctx: Context) -> list[Flag]:
     exp = ctx.ok("expenses")
     if exp is None or exp.empty or not ctx.has("expenses", "vendor"):
@@ -65,6 +69,7 @@ def expense_duplicate_suspected(ctx: Context) -> list[Flag]:
     return grouped(ctx, "EXPENSE_DUPLICATE_SUSPECTED", "expenses", bad, "expense_id", "amount", "amount")
 
 
+@emits("KPI_OFF_TRACK", "KPI_MISSED", "KPI_NO_RECENT_DATA")
 def kpi_rules(ctx: Context) -> list[Flag]:
     """KPI_OFF_TRACK (running, red against expected-to-date), KPI_MISSED (ended, below
     kpi.missed_below), KPI_NO_RECENT_DATA (running, no actual within kpi_stale_days)."""
@@ -106,6 +111,7 @@ def _num(x) -> str:
     return f"{x:,.0f}"
 
 
+@emits("TASK_OVERDUE")
 def task_overdue(ctx: Context) -> list[Flag]:
     t = ctx.ok("tasks")
     if t is None or t.empty or not ctx.has("tasks", "due"):
@@ -115,6 +121,7 @@ def task_overdue(ctx: Context) -> list[Flag]:
     return grouped(ctx, "TASK_OVERDUE", "tasks", bad, "task_id", "due")
 
 
+@emits("TASK_NO_OWNER")
 def task_no_owner(ctx: Context) -> list[Flag]:
     t = ctx.ok("tasks")
     if t is None or t.empty or not ctx.has("tasks", "owner"):
@@ -124,6 +131,7 @@ def task_no_owner(ctx: Context) -> list[Flag]:
     return grouped(ctx, "TASK_NO_OWNER", "tasks", bad, "task_id", "owner")
 
 
+@emits("EXEC_PLAN_MISSING")
 def exec_plan_missing(ctx: Context) -> list[Flag]:
     c = ctx.figures.campaigns
     if c.empty or "tasks" not in ctx.tables:
@@ -138,6 +146,7 @@ def exec_plan_missing(ctx: Context) -> list[Flag]:
             for cid, row in hit.iterrows()]
 
 
+@emits("INCIDENT_NOT_ESCALATED")
 def incident_not_escalated(ctx: Context) -> list[Flag]:
     inc = ctx.ok("incidents")
     if inc is None or inc.empty or not ctx.has("incidents", "reported_at"):
@@ -153,6 +162,7 @@ def incident_not_escalated(ctx: Context) -> list[Flag]:
     return grouped(ctx, "INCIDENT_NOT_ESCALATED", "incidents", bad, "incident_id", "reported_at", hours=hours)
 
 
+@emits("FEEDBACK_UNANSWERED")
 def feedback_unanswered(ctx: Context) -> list[Flag]:
     fb = ctx.ok("feedback")
     if fb is None or fb.empty or not (ctx.has("feedback", "response") or ctx.has("feedback", "responded_on")):
@@ -163,6 +173,7 @@ def feedback_unanswered(ctx: Context) -> list[Flag]:
     return grouped(ctx, "FEEDBACK_UNANSWERED", "feedback", bad, "feedback_id", "response", days=days)
 
 
+@emits("RISK_HIGH_UNMITIGATED")
 def risk_high_unmitigated(ctx: Context) -> list[Flag]:
     r = ctx.ok("risks")
     if r is None or r.empty or not ctx.has("risks", "probability", "impact"):
@@ -173,6 +184,7 @@ def risk_high_unmitigated(ctx: Context) -> list[Flag]:
     return grouped(ctx, "RISK_HIGH_UNMITIGATED", "risks", bad, "risk_id", "mitigation", score=score)
 
 
+@emits("SUMMARY_OVERDUE")
 def summary_overdue(ctx: Context) -> list[Flag]:
     c = ctx.figures.campaigns
     if c.empty or not ctx.has("campaigns", "summary_report"):
