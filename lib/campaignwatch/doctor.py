@@ -12,6 +12,7 @@ problem, 3 a source cannot be reached or read (when there is no configuration pr
 """
 from __future__ import annotations
 
+import glob
 import json
 import os
 import stat
@@ -95,6 +96,9 @@ def check_sources(cfg: Config, env: Mapping[str, str]) -> list[Check]:
             out.append(_google_source(spec))
             continue
         paths = [p for p, _ in expand(replace(cfg, sources=[spec]))]
+        pattern = str(cfg.resolve(spec.source))
+        if paths == [pattern] and glob.has_magic(pattern) and not os.path.exists(pattern):
+            paths = []                  # expand keeps a glob matching nothing, so that sync fails `missing`
         if not paths:
             out.append(fail(spec.source, f"no workbook matches {cfg.resolve(spec.source)}.",
                             "check the pattern and the folder, relative to config.toml.", EXIT_SOURCE))
