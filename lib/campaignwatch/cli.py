@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import difflib
+import sqlite3
 import sys
 from pathlib import Path
 
 from . import __version__
 from .config import ConfigError, load
+from .history import HistoryError
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_SOURCE, EXIT_LOCKED = 0, 1, 2, 3, 4
 
@@ -134,9 +136,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = None if args.command in LOADS_ITS_CONFIG else load(args.config)
         return COMMAND_FUNCS[args.command](args, cfg)
-    except (ConfigError, Usage) as exc:
+    except (ConfigError, Usage, HistoryError) as exc:
         for line in str(exc).splitlines() or [""]:
             print(f"campaignwatch: {line}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:       # the environment (a folder, a file campaignwatch needs): one sentence, exit 2
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"campaignwatch: {where}{exc.strerror or exc}; check that this folder and file can be used, "
+              "then run again", file=sys.stderr)
+        return EXIT_USAGE
+    except sqlite3.Error as exc:
+        print(f"campaignwatch: the history file cannot be used ({exc}): check history.path, then run again",
+              file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("campaignwatch: interrupted", file=sys.stderr)
@@ -171,7 +182,10 @@ def cmd_init(args, cfg) -> int:
     if path.exists() and not args.force:
         raise Usage(f"{path} already exists (use --force to replace it)")
     as_of = args.as_of or today(cfg)
-    write_template(path, lang=args.lang, demo=args.demo, as_of=as_of)
+    try:
+        write_template(path, lang=args.lang, demo=args.demo, as_of=as_of)
+    except OSError as exc:
+        raise ConfigError(f"{path} cannot be written ({exc.strerror or exc}): choose a writable place") from None
     what = "demo workbook" if args.demo else "workbook"
     say(f"wrote {what} {path}")
     return EXIT_OK
@@ -195,16 +209,14 @@ def cmd_validate(args, cfg) -> int:
 
 def cmd_sync(args, cfg) -> int:
     from .coordinator import Progress, expand, run_sources, write_dashboard
-    from .history import History, HistoryError, Locked, RunLock
+    from .history import History, Locked, RunLock
     from .report import json_document, sync_extra, sync_report, timings_report
     as_of = args.as_of or today(cfg)
     configured = not args.sources
     if configured:
-        sources = expand(cfg)
         if not cfg.sources:
             raise Usage("no SOURCE given and no [[sources]] in config.toml")
-        if not sources:
-            print("campaignwatch: no workbook matches the [[sources]] of config.toml", file=sys.stderr)
+        sources = expand(cfg)          # a glob that matches nothing is a source that fails as `missing`
     else:
         sources = [(s, None) for s in args.sources]
     hist_path = cfg.resolve(cfg["history.path"])
@@ -232,8 +244,6 @@ def cmd_sync(args, cfg) -> int:
     except Locked as exc:
         print(f"campaignwatch: another run holds the lock ({exc})", file=sys.stderr)
         return EXIT_LOCKED
-    except HistoryError as exc:
-        raise ConfigError(str(exc)) from None
     results = run.results
     if args.json:
         say(json_document([r.check for r in results], as_of, sync_extra({id(r.check): r for r in results})))
@@ -251,7 +261,11 @@ def cmd_nightly(args, cfg) -> int:
     from .nightly import Stop, run_once, serve, setup_logging
     if not cfg.sources:
         raise Usage("nightly needs [[sources]] in config.toml")
-    log_path = setup_logging(cfg)
+    try:
+        log_path = setup_logging(cfg)
+    except OSError as exc:
+        raise ConfigError(f"the log {cfg.resolve(cfg['log.path'])} cannot be written ({exc.strerror or exc}): "
+                          "set log.path to a writable place") from None
     stop = Stop()
     stop.install()
     hist_path = cfg.resolve(cfg["history.path"])
@@ -278,8 +292,11 @@ def cmd_report(args, cfg) -> int:
     hist = cfg.resolve(cfg["history.path"])
     if not hist.exists():
         raise Usage(f"no history at {hist}: run sync first")
-    write_weekly(hist, out, as_of, lang, kpi_green=cfg["kpi.green_at"], kpi_amber=cfg["kpi.amber_at"],
-                 timezone=cfg["general.timezone"])
+    try:
+        write_weekly(hist, out, as_of, lang, kpi_green=cfg["kpi.green_at"], kpi_amber=cfg["kpi.amber_at"],
+                     timezone=cfg["general.timezone"])
+    except OSError as exc:
+        raise ConfigError(f"the report {out} cannot be written ({exc.strerror or exc}): choose another --out") from None
     say(f"wrote {out}")
     return EXIT_OK
 
@@ -304,7 +321,8 @@ def cmd_restore(args, cfg) -> int:
             say(b)
         return EXIT_OK
     try:
-        restored = xlsx.restore(path, Path(args.backup) if args.backup else None)
+        restored = xlsx.restore(path, Path(args.backup) if args.backup else None, backups=cfg["output.backups"],
+                                stale_hours=cfg["output.stale_lock_hours"])
     except SourceError as err:
         print(f"campaignwatch: {message(err)}", file=sys.stderr)
         return EXIT_SOURCE

@@ -310,8 +310,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("output.scorecard", True, "Write the Scorecard tab (people's performance); false keeps it out of team workbooks."),
     Setting("output.backups", 5, "How many backups of each workbook to keep (in .campaignwatch-backups beside it).",
             allowed=Between(0, 1000)),
-    Setting("output.stale_lock_hours", 12,
-            "A lock file (~$name.xlsx, .~lock.name.xlsx#) older than this is taken as stale and ignored.",
+    Setting("output.stale_lock_hours", 72,
+            "A lock file (~$name.xlsx, .~lock.name.xlsx#) older than this is taken as left over from a crash "
+            "and ignored; younger, the workbook is not written (a workbook left open overnight or over a "
+            "weekend is still open).",
             allowed=Between(1, 8784)),
     Setting("output.max_finding_rows", 5000,
             "The Validation tab lists at most this many findings (the console and --json list all).",

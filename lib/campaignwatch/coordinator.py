@@ -15,8 +15,8 @@ from typing import Callable
 
 from .config import Config, SourceSpec
 from .history import History
-from .sources import display_name, is_google
 from .pipeline import FATAL
+from .sources import display_name, is_google, source_key
 from .sync import SyncResult, sync_source
 
 
@@ -26,6 +26,7 @@ class Run:
     specs: dict[str, SourceSpec] = field(default_factory=dict)     # source -> its configuration
     dashboard: str | None = None                                    # written to
     dashboard_error: str | None = None
+    kept: dict[str, list] = field(default_factory=dict)            # failed source -> history.Kept states shown
 
     @property
     def failed(self) -> bool:
@@ -33,7 +34,9 @@ class Run:
 
 
 def expand(cfg: Config) -> list[tuple[str, SourceSpec]]:
-    """Configured sources, globs expanded (sorted) relative to config.toml's folder."""
+    """Configured sources, globs expanded (sorted) relative to config.toml's folder. A glob
+    that matches no workbook stays in the list as itself, so it fails as `missing` (exit 3)
+    instead of quietly leaving the run — and the dashboard keeps what it last showed."""
     out: list[tuple[str, SourceSpec]] = []
     for spec in cfg.sources:
         if is_google(spec.source):
@@ -41,10 +44,9 @@ def expand(cfg: Config) -> list[tuple[str, SourceSpec]]:
             continue
         pattern = str(cfg.resolve(spec.source))
         if glob.has_magic(pattern):
-            matches = sorted(p for p in glob.glob(pattern) if not Path(p).name.startswith(("~$", ".~lock")))
-            for m in matches:
-                if not m.endswith(".campaignwatch.xlsx"):         # our sidecars are not sources
-                    out.append((m, spec))
+            matches = sorted(p for p in glob.glob(pattern) if not Path(p).name.startswith(("~$", ".~lock"))
+                             and not p.endswith(".campaignwatch.xlsx"))     # our sidecars are not sources
+            out += [(m, spec) for m in matches] or [(pattern, spec)]
         else:
             out.append((pattern, spec))
     return out
@@ -112,6 +114,9 @@ def write_dashboard(run: Run, cfg: Config, as_of: dt.date, history: History, lan
         return
     from .dashboard import dashboard_tabs
     from .read.package import SourceError, message
+    for r in run.results:                 # a source not read this run keeps its last known state
+        if r.figures is None and r.check.status == "failed":
+            run.kept[r.check.source] = history.last_known(source_key(r.check.source))
     tabs = dashboard_tabs(run, cfg, as_of, history, lang)
     try:
         if is_google(target):

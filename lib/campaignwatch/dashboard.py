@@ -79,6 +79,8 @@ def _campaigns(info: RunInfo, run, link) -> TabSpec:
     ])
     i = 0
     for r in run.results:
+        for kept in getattr(run, "kept", {}).get(r.check.source, []):
+            i = _kept_campaigns(spec, info, run, r, kept, link, i)
         if r.figures is None or r.figures.campaigns.empty:
             continue
         name, team = _label(run, r)
@@ -114,6 +116,45 @@ def _open_flags(run):
                 yield r, f
 
 
+def _not_read(lang: str, kept) -> str:
+    """The mark of a row kept from history because its source could not be read this run."""
+    day = kept.as_of.isoformat() if kept.as_of else "?"
+    return _t(lang, f"not read this run: as of {day}", f"本次未能读取：{day} 的数据")
+
+
+def _kept_campaigns(spec: TabSpec, info: RunInfo, run, r, kept, link, i: int) -> int:
+    """Rows of a source not read this run: its campaigns as its last read left them (from
+    history, which keeps their figures, RAG and flags, not their names)."""
+    lang = info.lang
+    name, team = _label(run, r)
+    owners = {f["campaign_id"]: f["owner"] for f in kept.flags if f.get("owner")}
+    where = display_name(kept.source)
+    for m in kept.campaigns:
+        cid = m["campaign_id"]
+        opened = [f for f in kept.flags if f["campaign_id"] == cid]
+        available = m["authorized"] - m["spend"] if m["authorized"] is not None and m["spend"] is not None else None
+        spec.rows.append([name, team or None, cid, None, owners.get(cid), None,
+                          _rag(m["status"], lang) if m["status"] else None, None, _money(m["authorized"]),
+                          _money(m["spend"]), _money(available), _f(m["utilisation"]), _f(m["kpi_score"]),
+                          m["flags_open"] if m["flags_open"] is not None else len(opened),
+                          sum(1 for f in opened if f["severity"] == "high"), where, _not_read(lang, kept)])
+        if m["status"]:
+            spec.fills[(i, 6)] = m["status"]
+        spec.fills[(i, 16)] = "grey"
+        if (target := link(kept.source, "")):
+            spec.links[(i, 15)] = target
+        i += 1
+    return i
+
+
+def _kept_flags(run):
+    """(result, kept state, flag row) of the sources not read this run."""
+    for r in run.results:
+        for kept in getattr(run, "kept", {}).get(r.check.source, []):
+            for f in kept.flags:
+                yield r, kept, f
+
+
 def _flags(info: RunInfo, run, link) -> TabSpec:
     lang = info.lang
     spec = _spec("dash_flags", info, _t(lang, "Open flags across sources, most severe and oldest first",
@@ -136,6 +177,15 @@ def _flags(info: RunInfo, run, link) -> TabSpec:
         spec.fills[(i, 0)] = "grey" if f.waived else SEV_FILL[f.severity]
         if f.cell and (target := link(r.check.source, f.cell)):
             spec.links[(i, 11)] = target
+    i = len(spec.rows)
+    for r, kept, f in _kept_flags(run):
+        first = dt.date.fromisoformat(f["first_seen"]) if f["first_seen"] else None
+        spec.rows.append([sev.get(f["severity"], f["severity"]), (info.as_of - first).days if first else 0,
+                          _label(run, r)[0], f["flag_id"], f["code"], f["campaign_id"], f["owner"],
+                          _money(f["amount"]), f["message"], _not_read(lang, kept), first, display_name(kept.source)])
+        spec.fills[(i, 0)] = SEV_FILL.get(f["severity"], "grey")
+        spec.fills[(i, 9)] = "grey"
+        i += 1
     return spec
 
 
@@ -251,9 +301,14 @@ def _sources(info: RunInfo, run) -> TabSpec:
         name, team = _label(run, r)
         err = r.error
         from .read.package import message
+        kept = getattr(run, "kept", {}).get(r.check.source, [])
+        problem = message(err, lang) if err else None
+        if kept:
+            problem = f"{problem} " + _t(lang, "The dashboard shows its last known state (", "仪表板显示其最近一次的状态（") \
+                + "; ".join(f"{display_name(k.source)}: {_not_read(lang, k)}" for k in kept) + _t(lang, ").", "）。")
+        opened = sum(1 for f in r.flags if f.counts_open) + sum(len(k.flags) for k in kept)
         spec.rows.append([name, team or None, spec_.owner if spec_ and spec_.owner else None,
                           _t(lang, "ok", "正常") if r.status == "ok" else _t(lang, "failed", "失败"),
-                          message(err, lang) if err else None, sum(1 for f in r.flags if f.counts_open),
-                          len(r.check.findings), sum(r.check.excluded_rows.values()), r.check.source])
+                          problem, opened, len(r.check.findings), sum(r.check.excluded_rows.values()), r.check.source])
         spec.fills[(i, 3)] = "green" if r.status == "ok" else "red"
     return spec

@@ -12,6 +12,7 @@ problem, 3 a source cannot be reached or read (when there is no configuration pr
 """
 from __future__ import annotations
 
+import glob
 import json
 import os
 import stat
@@ -95,6 +96,9 @@ def check_sources(cfg: Config, env: Mapping[str, str]) -> list[Check]:
             out.append(_google_source(spec))
             continue
         paths = [p for p, _ in expand(replace(cfg, sources=[spec]))]
+        pattern = str(cfg.resolve(spec.source))
+        if paths == [pattern] and glob.has_magic(pattern) and not os.path.exists(pattern):
+            paths = []                  # expand keeps a glob matching nothing, so that sync fails `missing`
         if not paths:
             out.append(fail(spec.source, f"no workbook matches {cfg.resolve(spec.source)}.",
                             "check the pattern and the folder, relative to config.toml.", EXIT_SOURCE))
@@ -192,9 +196,29 @@ def _writable_file(subject: str, path: Path, what: str) -> Check | None:
     return None
 
 
+def _readable_history(path: Path) -> Check | None:
+    """None when `path` does not exist yet or is an SQLite database (opened read-only, nothing written)."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return None
+    import sqlite3
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(16) != b"SQLite format 3\x00":
+                raise sqlite3.DatabaseError("file is not a database")
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            db.close()
+    except (sqlite3.Error, OSError) as exc:
+        return fail("history.path", f"{path} is not a history file campaignwatch can use ({exc}).",
+                    "move it away (a new one is made by the next sync) or point history.path at the right file.")
+    return None
+
+
 def check_history(cfg: Config, env: Mapping[str, str]) -> list[Check]:
     path = cfg.resolve(cfg["history.path"])
-    problem = _writable_file("history.path", path, "the history file")
+    problem = _writable_file("history.path", path, "the history file") or _readable_history(path)
     if problem:
         return [problem]
     return [ok("history.path", f"{path} is writable." if path.exists()

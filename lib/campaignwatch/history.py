@@ -141,6 +141,15 @@ class Settled:
     unverifiable: list[dict]      # … whose evidence could not be read this time
 
 
+@dataclass(frozen=True)
+class Kept:
+    """A source's last known state, kept on the dashboard while it cannot be read."""
+    source: str                   # its key in history (an absolute path or gsheet:ID)
+    as_of: dt.date | None         # the as-of date of the run that last read it
+    campaigns: list[dict]         # metrics rows of that run
+    flags: list[dict]             # flags rows still open (or unverifiable) after it
+
+
 class History:
     def __init__(self, path: Path, dry_run: bool = False):
         self.path = path
@@ -255,6 +264,29 @@ class History:
                         " VALUES (?,?,?,?,?)", (self.run_id, source, "failed", summary.get("error_code"),
                                                 summary.get("seconds")))
 
+    def last_known(self, pattern: str) -> list["Kept"]:
+        """The last state read of each source `pattern` names (a source key, or a glob over
+        source keys): the campaigns' figures of the last run that read it (`record_source`), its
+        flags still open then. For a source that could not be read this run."""
+        if self.db is None:
+            return []
+        import fnmatch
+        rows = self.db.execute(
+            "SELECT s.source, max(s.run_id) AS run_id FROM source_runs s WHERE s.findings IS NOT NULL GROUP BY s.source"
+        ).fetchall()
+        out = []
+        for r in rows:
+            if r["source"] != pattern and not fnmatch.fnmatchcase(r["source"], pattern):
+                continue
+            as_of = self.db.execute("SELECT as_of FROM runs WHERE id=?", (r["run_id"],)).fetchone()
+            metrics = self.db.execute("SELECT * FROM metrics WHERE run_id=? AND source=? ORDER BY campaign_id",
+                                      (r["run_id"], r["source"])).fetchall()
+            flags = self.db.execute("SELECT * FROM flags WHERE source=? AND status != 'resolved' "
+                                    "ORDER BY first_seen, flag_id", (r["source"],)).fetchall()
+            out.append(Kept(r["source"], dt.date.fromisoformat(as_of["as_of"]) if as_of else None,
+                            [dict(m) for m in metrics], [dict(f) for f in flags]))
+        return sorted(out, key=lambda k: k.source)
+
     def close(self) -> None:
         if self.db is not None:
             self.db.close()
@@ -274,8 +306,12 @@ class RunLock:
 
     def __enter__(self) -> "RunLock":
         import fcntl
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(self.path, "a+")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fh = open(self.path, "a+")
+        except OSError as exc:
+            raise HistoryError(f"the run lock {self.path} cannot be created ({exc.strerror or exc}): make its "
+                               f"folder writable or set history.path to a writable place") from None
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

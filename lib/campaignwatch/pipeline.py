@@ -103,6 +103,12 @@ def _check(result: SourceResult, path, cfg: Config, as_of: dt.date, lang: str | 
         result.language = language(cfg, lang, found.language)
         opts = ReadOptions(day_first=cfg["general.day_first"], date1904=book.date1904,
                            currency=cfg["general.currency"].strip().upper())
+        if not found.tables and any(f.code == "NO_TABLES" for f in found.findings):
+            # not one of ours: a source failure, so nothing is ever written into a stranger's workbook
+            tabs = ", ".join(s.name for s in book.sheets[:8]) + (" …" if len(book.sheets) > 8 else "")
+            result.status, result.error = "failed", SourceError(
+                package.NOT_CAMPAIGN, f"its tabs: {tabs}" if tabs else "it has no tab", path=path)
+            return result
         findings = list(found.findings)
         for key, raw in found.tables.items():
             records, cell_findings = normalise(raw, opts)

@@ -51,7 +51,7 @@ __all__ = [
     "SourceError", "Limits", "PackageInfo", "inspect", "message",
     "MISSING", "NOT_A_WORKBOOK", "TRUNCATED", "ENCRYPTED", "TOO_LARGE", "ZIP_BOMB",
     "HOSTILE_XML", "UNSUPPORTED", "PERMISSION", "CODES",
-    "LOCKED", "CHANGED", "NAME_TAKEN", "WRITE_FAILED",
+    "LOCKED", "CHANGED", "NAME_TAKEN", "WRITE_FAILED", "NOT_CAMPAIGN", "BAD_BACKUP",
 ]
 
 # --------------------------------------------------------------------------- errors
@@ -70,9 +70,13 @@ LOCKED = "locked"
 CHANGED = "changed"
 NAME_TAKEN = "name_taken"
 WRITE_FAILED = "write_failed"
+# a readable workbook without any table of the contract (pipeline.check_source): never written
+NOT_CAMPAIGN = "not_campaign"
+# `restore --backup FILE` where FILE is not a workbook of the same kind (write/safety.check_backup)
+BAD_BACKUP = "bad_backup"
 CODES = (MISSING, NOT_A_WORKBOOK, TRUNCATED, ENCRYPTED, TOO_LARGE, ZIP_BOMB,
          HOSTILE_XML, UNSUPPORTED, PERMISSION,
-         LOCKED, CHANGED, NAME_TAKEN, WRITE_FAILED)
+         LOCKED, CHANGED, NAME_TAKEN, WRITE_FAILED, NOT_CAMPAIGN, BAD_BACKUP)
 
 
 class SourceError(Exception):
@@ -123,6 +127,11 @@ _MESSAGES: dict[str, dict[str, str]] = {
                     "campaignwatch did not make it: rename that tab, then run again.",
         WRITE_FAILED: "{name} could not be written safely{detail}; the previous version was kept: check "
                       "the free disk space and your permissions on its folder, then run again.",
+        NOT_CAMPAIGN: "{name} has no tab campaignwatch recognises as a campaign table{detail}, so it was "
+                      "neither checked nor written: check that this source is the right workbook (or name its "
+                      "tabs as in `campaignwatch init`), then run again.",
+        BAD_BACKUP: "{name} is not a backup of this workbook{detail}, so nothing was restored and the workbook "
+                    "was left as it was: choose one listed by `campaignwatch restore --list`, then run again.",
     },
     "zh-CN": {
         MISSING: "找不到 {name}{detail}：请检查路径和文件名后重试。",
@@ -146,6 +155,10 @@ _MESSAGES: dict[str, dict[str, str]] = {
         NAME_TAKEN: "{name} 中已有一个与 campaignwatch 生成的工作表同名、但并非由 campaignwatch 创建的工作表"
                     "{detail}：请将其改名后重试。",
         WRITE_FAILED: "{name} 无法安全写入{detail}，已保留原来的版本：请检查磁盘剩余空间以及对其所在文件夹的权限后重试。",
+        NOT_CAMPAIGN: "{name} 中没有 campaignwatch 能识别的活动表格{detail}，因此既未检查也未写入：请确认该数据源是"
+                      "正确的工作簿（或按 `campaignwatch init` 的模板命名工作表）后重试。",
+        BAD_BACKUP: "{name} 不是该工作簿的备份{detail}，因此未做任何恢复，工作簿保持原样：请从 "
+                    "`campaignwatch restore --list` 列出的备份中选择后重试。",
     },
 }
 _DEFAULT_NAME = {"en": "The file", "zh-CN": "该文件"}

@@ -2,7 +2,10 @@
 
 Nothing here knows about the workbook format; `write/xlsx.py` composes these steps:
 
+    check_writable(path)         PERMISSION unless this user may replace the file (called before any write)
     find_lock(path)              who holds the workbook open in Excel / LibreOffice (or None)
+    lock_of(path)                … with how long (a `Lock`, whose `describe()` the LOCKED message carries)
+    check_backup(backup, path)   BAD_BACKUP unless `backup` is a workbook of the kind of `path`
     remove_stale_temps(path)     temp files left by a run that was killed
     temp_path(path)              `.NAME.cw-tmp-<pid>` in the same folder (same file system)
     make_backup(path, dir)       a hard link (or an atomic copy) of the current version
@@ -25,7 +28,7 @@ import time
 from pathlib import Path
 
 __all__ = [
-    "find_lock", "excel_owner_name", "libreoffice_lock_name", "temp_path", "open_temp", "copy_to_temp",
+    "check_writable", "check_backup", "Lock", "lock_of", "describe_age", "DEFAULT_STALE_HOURS", "find_lock", "excel_owner_name", "libreoffice_lock_name", "temp_path", "open_temp", "copy_to_temp",
     "remove_stale_temps", "default_backup_dir", "list_backups", "make_backup", "prune_backups", "copy_mode", "fsync_dir",
     "replace", "file_stat", "default_mode", "BACKUP_DIR_NAME",
 ]
@@ -33,6 +36,37 @@ __all__ = [
 BACKUP_DIR_NAME = ".campaignwatch-backups"
 _TEMP_MARK = ".cw-tmp-"
 _UNKNOWN = "an unknown user"
+DEFAULT_STALE_HOURS = 72          # output.stale_lock_hours: a workbook left open over a weekend is still open
+
+
+# --------------------------------------------------------------------------- permission
+
+def check_writable(path: str | os.PathLike) -> None:
+    """Raise PERMISSION unless campaignwatch may replace `path`: called before anything is written.
+
+    Refused: a file whose mode grants its owner no write permission (0444 — people make a
+    workbook read-only on purpose, and root would replace it regardless, so the mode bits are
+    judged, not `os.access` alone); a file this user may not write; a folder in which this user
+    may not create the temporary copy and replace the file. A path that does not exist yet
+    only needs a writable folder.
+    """
+    from ..read.package import PERMISSION, SourceError
+    path = Path(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        st = None
+    except PermissionError:
+        raise SourceError(PERMISSION, f"cannot look at {path}", path=path) from None
+    if st is not None and stat.S_ISREG(st.st_mode):
+        if not st.st_mode & stat.S_IWUSR:
+            raise SourceError(PERMISSION, f"the file is read-only (mode {stat.S_IMODE(st.st_mode):04o})",
+                              path=path)
+        if not os.access(path, os.W_OK):
+            raise SourceError(PERMISSION, "this user may not write the file", path=path)
+    folder = path.parent
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise SourceError(PERMISSION, f"this user may not create files in {folder}", path=path)
 
 
 # --------------------------------------------------------------------------- lock files
@@ -43,12 +77,38 @@ def _lock_candidates(path: Path) -> list[Path]:
     return [path.with_name("~$" + path.name), path.with_name(".~lock." + path.name + "#")]
 
 
-def find_lock(path: str | os.PathLike, stale_hours: float = 12) -> str | None:
-    """The name of whoever has `path` open in Excel or LibreOffice, or None.
+class Lock:
+    """Who holds a workbook open, and for how long (by the lock file's modification time)."""
+
+    def __init__(self, holder: str, seconds: float):
+        self.holder, self.seconds = holder, max(0.0, seconds)
+
+    def describe(self) -> str:
+        """e.g. "locked by Chen Chen for 2 days 3 hours" (the LOCKED error's detail)."""
+        return f"locked by {self.holder} for {describe_age(self.seconds)}"
+
+
+def describe_age(seconds: float) -> str:
+    """A duration as people say it: "2 days 3 hours", "5 hours", "12 minutes", "less than a minute"."""
+    minutes = int(seconds // 60)
+    days, hours, mins = minutes // 1440, minutes % 1440 // 60, minutes % 60
+
+    def n(v: int, unit: str) -> str:
+        return f"{v} {unit}" + ("" if v == 1 else "s")
+    if days:
+        return n(days, "day") + (f" {n(hours, 'hour')}" if hours else "")
+    if hours:
+        return n(hours, "hour") + (f" {n(mins, 'minute')}" if mins else "")
+    return n(mins, "minute") if mins else "less than a minute"
+
+
+def lock_of(path: str | os.PathLike, stale_hours: float | None = DEFAULT_STALE_HOURS) -> Lock | None:
+    """Whoever has `path` open in Excel or LibreOffice and since when, or None.
 
     A lock file older than `stale_hours` (by its modification time) is taken as left over
-    from a crash and ignored. When the lock file holds no readable name, the result is
-    "an unknown user" (still a lock).
+    from a crash and ignored; the default keeps a workbook left open over a long weekend
+    locked. When the lock file holds no readable name, the holder is "an unknown user"
+    (still a lock).
     """
     path = Path(path)
     now = time.time()
@@ -59,19 +119,26 @@ def find_lock(path: str | os.PathLike, stale_hours: float = 12) -> str | None:
             continue
         if not stat.S_ISREG(st.st_mode):
             continue
-        if stale_hours is not None and now - st.st_mtime > stale_hours * 3600:
+        age = now - st.st_mtime
+        if stale_hours is not None and age > stale_hours * 3600:
             continue
         try:
             with open(lock, "rb") as fh:
                 data = fh.read(4096)
         except OSError:
-            return _UNKNOWN            # exists but unreadable (Windows keeps it open exclusively)
+            return Lock(_UNKNOWN, age)      # exists but unreadable (Windows keeps it open exclusively)
         if lock.name.startswith("~$"):
             name = excel_owner_name(data)
         else:
             name = libreoffice_lock_name(data)
-        return name or _UNKNOWN
+        return Lock(name or _UNKNOWN, age)
     return None
+
+
+def find_lock(path: str | os.PathLike, stale_hours: float | None = DEFAULT_STALE_HOURS) -> str | None:
+    """The name of whoever has `path` open in Excel or LibreOffice, or None (see `lock_of`)."""
+    lock = lock_of(path, stale_hours)
+    return None if lock is None else lock.holder
 
 
 def _printable(text: str) -> bool:
@@ -175,6 +242,7 @@ def temp_path(path: Path) -> Path:
 
 def open_temp(path: Path):
     """Create `temp_path(path)` exclusively, readable by us only until `copy_mode` (a binary file object)."""
+    check_writable(path)                  # never a byte written for a workbook we may not replace
     tmp = temp_path(path)
     try:
         os.unlink(tmp)                        # our own leftover from an earlier failure in this process
@@ -365,3 +433,45 @@ def prune_backups(path: Path, keep: int, backup_dir: Path | None = None) -> list
         except OSError:
             pass
     return removed
+
+
+# --------------------------------------------------------------------------- restore
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_WORKBOOK_PARTS = {".xlsx": ("xl/workbook.xml",), ".xlsm": ("xl/workbook.xml",), ".xlsb": ("xl/workbook.bin",)}
+
+
+def check_backup(backup: str | os.PathLike, path: str | os.PathLike) -> None:
+    """Raise BAD_BACKUP unless `backup` is a workbook of the same kind as `path`: the same
+    extension, and for .xlsx/.xlsm/.xlsb a zip package with `[Content_Types].xml` and a workbook
+    part (.ods: a zip package with its mimetype; .xls: an OLE compound file)."""
+    import zipfile
+    from ..read.package import BAD_BACKUP, SourceError
+    backup, path = Path(backup), Path(path)
+    suffix = path.suffix.lower()
+    if backup.suffix.lower() != suffix:
+        raise SourceError(BAD_BACKUP, f"a {backup.suffix or 'extension-less'} file cannot replace a "
+                                      f"{path.suffix or 'extension-less'} workbook", path=backup)
+    try:
+        with open(backup, "rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise SourceError(BAD_BACKUP, exc.strerror or str(exc), path=backup) from None
+    if suffix == ".xls":
+        if head != _OLE_MAGIC:
+            raise SourceError(BAD_BACKUP, "it is not an Excel 97-2003 file", path=backup)
+        return
+    try:
+        with zipfile.ZipFile(backup) as zf:
+            names = set(zf.namelist())
+            if suffix == ".ods":
+                ok = "mimetype" in names and "content.xml" in names
+            else:
+                parts = _WORKBOOK_PARTS.get(suffix, ("xl/workbook.xml",))
+                ok = "[Content_Types].xml" in names and any(p in names for p in parts)
+            if ok and zf.testzip() is not None:
+                raise SourceError(BAD_BACKUP, "it is damaged", path=backup)
+    except (zipfile.BadZipFile, OSError, EOFError):
+        raise SourceError(BAD_BACKUP, "it is not a workbook package (zip)", path=backup) from None
+    if not ok:
+        raise SourceError(BAD_BACKUP, "it holds no workbook", path=backup)

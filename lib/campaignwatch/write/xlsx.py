@@ -1400,9 +1400,9 @@ def _stat(path: Path) -> os.stat_result:
 
 
 def _check_lock(path: Path, stale_hours: float) -> None:
-    holder = safety.find_lock(path, stale_hours)
-    if holder is not None:
-        raise SourceError(LOCKED, holder, path=path)
+    lock = safety.lock_of(path, stale_hours)
+    if lock is not None:
+        raise SourceError(LOCKED, lock.describe(), path=path)
 
 
 def _identity(st: os.stat_result) -> tuple[int, int, int]:
@@ -1439,6 +1439,7 @@ def write_tabs(path: str | os.PathLike, tabs: list[TabSpec], *, expect_stat: tup
         _validate_tabs(tabs)
     bdir = Path(backup_dir) if backup_dir is not None else safety.default_backup_dir(path)
     st = _stat(path)
+    safety.check_writable(path)
     _check_lock(path, stale_hours)
     base = _identity(st)
     if expect_stat is not None and tuple(expect_stat) != base[:2]:
@@ -1553,6 +1554,7 @@ def restore(path: str | os.PathLike, backup: str | os.PathLike | None = None,
         chosen = Path(backup)
         if not chosen.is_file():
             raise SourceError(MISSING, str(chosen), path=chosen)
+    safety.check_backup(chosen, path)
     if path.exists():
         _check_lock(path, stale_hours)
     safety.remove_stale_temps(path)
