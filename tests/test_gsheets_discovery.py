@@ -46,7 +46,7 @@ def big_tab(key: str, name: str, rows: int) -> TabSpec:
     body = []
     fills, links = {}, {}
     for i in range(rows):
-        body.append([f"C-{i:05d} — {'长文本' * 3} {'x' * 40}", Decimal("1234.5") + i, i / 1000, AS_OF,
+        body.append([f"C-{i:05d} — {'长文本' * 3} {'x' * 1000}", Decimal("1234.5") + i, i / 1000, AS_OF,
                      dt.datetime(2026, 11, 26, 9, 30), i, float(i) + 0.25, True if i % 2 else None,
                      float("inf") if i == 3 else "=SUM(A1)"])
         fills[(i, 0)] = ("red", "amber", "green", "grey")[i % 4]
@@ -59,6 +59,7 @@ def big_tab(key: str, name: str, rows: int) -> TabSpec:
 
 def test_every_request_of_init_sync_clean_and_a_big_write_fits_the_discovery_document(google_env):
     fake = google_env.fake
+    google_env.write_config(timeout_seconds=60.0)           # the fake copies the whole book per batchUpdate
     cfg = load(str(google_env.config))
     for lang, sid in (("en", "init-en"), ("zh-CN", "init-zh")):
         fake.add_spreadsheet(sid, {"Sheet1": []})
@@ -69,7 +70,7 @@ def test_every_request_of_init_sync_clean_and_a_big_write_fits_the_discovery_doc
     assert sync_json(google_env, f"gsheet:{sid}", as_of=AS_OF + dt.timedelta(days=1))[0] == 0
     assert sync_json(google_env, f"gsheet:{sid}", extra=("--lang", "zh-CN"))[0] == 0       # renames
     # over 2 MB: staged through hidden sheets over several batchUpdates, twice (the second replaces the first)
-    tabs = [big_tab("summary", MARK + "Big one", 4000), big_tab("flags", MARK + "Big two", 2000)]
+    tabs = [big_tab("summary", MARK + "Big one", 1000), big_tab("flags", MARK + "Big two", 500)]
     before = fake.count("batchUpdate")
     assert gwrite.write_tabs(f"gsheet:{sid}", tabs, cfg) == [MARK + "Big one", MARK + "Big two"]
     assert gwrite.write_tabs(f"gsheet:{sid}", tabs, cfg) == [MARK + "Big one", MARK + "Big two"]
