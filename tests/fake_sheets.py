@@ -21,10 +21,17 @@
 
 Every API call needs a bearer token the fake issued. Calls are recorded (`log`,
 `count()`, `update_kinds`); `fail_next(status, n)` answers the next n API calls with that
-status (429 / 500 / 503 …), `stall_next(n, seconds)` sleeps before answering (longer than
+status (429 / 500 / 503 …; `html=True`: with an HTML error page as Google's front end does),
+`stall_next(n, seconds)` sleeps before answering (longer than
 the client's timeout). Cells are kept as the API keeps them (`userEnteredValue`,
 `userEnteredFormat`, `textFormatRuns`, `note`, …); formulas are not evaluated — a cell
 built with an error literal carries it as its effective value.
+
+Every request it receives — the token request included — is checked first against Google's
+own description of the API (`tests/discovery_check.py`: the Sheets v4 discovery document
+google-api-python-client ships): one that does not fit gets a 400 and is kept in
+`violations`, and the `google_env` fixture fails the test that sent it, listing the path and
+the offending field.
 
 `add_spreadsheet(sid, {tab: rows})` builds a spreadsheet from values as the API returns
 them (numbers, strings, bools, error strings; `date`/`datetime` objects are stored as
@@ -53,6 +60,8 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
+
+import discovery_check
 
 SCOPE = "https://www.googleapis.com/auth/spreadsheets"
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -194,12 +203,16 @@ class Fault:
     stall: float = 0.0
     retry_after: float | None = None
     apply: bool = False              # a stall after the request was carried out (the answer is lost)
+    html: bool = False               # answer with the HTML error page of Google's front end, not JSON
 
 
 # --------------------------------------------------------------------------- the fake
 
 class FakeSheets:
-    def __init__(self) -> None:
+    def __init__(self, validate: bool = True) -> None:
+        self.validate = validate                     # check every request against the discovery document
+        self.violations: list[str] = []              # what those checks found (a 400 was answered)
+        self.checked = 0                             # requests checked against the discovery document
         self.lock = threading.RLock()
         self.books: dict[str, dict] = {}
         self.keys: dict[str, object] = {}            # client_email -> RSA public key
@@ -249,9 +262,11 @@ class FakeSheets:
     def accept_key(self, client_email: str, public_key) -> None:
         self.keys[client_email] = public_key
 
-    def fail_next(self, status: int, n: int = 1, retry_after: float | None = None) -> None:
+    def fail_next(self, status: int, n: int = 1, retry_after: float | None = None, html: bool = False) -> None:
+        """Answer the next n API calls with `status`: the API's JSON error, or with `html` the
+        `text/html` error page Google's front end sends for some 502 / 503s."""
         with self.lock:
-            self.faults += [Fault(status=status, retry_after=retry_after) for _ in range(n)]
+            self.faults += [Fault(status=status, retry_after=retry_after, html=html) for _ in range(n)]
 
     def stall_next(self, n: int = 1, seconds: float = 5.0, apply: bool = False) -> None:
         """Sleep `seconds` before answering the next n API calls; with `apply` the call is carried
@@ -346,6 +361,18 @@ class FakeSheets:
 
     # -- dispatch (called from the handler threads)
     def handle(self, method: str, path: str, query: dict, headers, body: bytes) -> tuple[int, dict, dict]:
+        if self.validate:
+            found = (discovery_check.check_token_request(method, body) if path == "/token"
+                     else discovery_check.check_request(method, path, query, body))
+            with self.lock:
+                self.checked += 1
+            if found:
+                with self.lock:
+                    self.violations += found
+                    if path != "/token":
+                        self.log.append({"method": method, "path": path, "kind": "invalid", "query": query,
+                                         "bytes": len(body), "status": 400})
+                return 400, _error(400, "Invalid request: " + "; ".join(found), "INVALID_ARGUMENT"), {}
         if path == "/token":
             return self._token(method, body)
         m = re.fullmatch(r"/v4/spreadsheets/([^/:]+)(/values:batchGet|:batchUpdate)?", path)
@@ -362,6 +389,9 @@ class FakeSheets:
         if fault is not None and fault.status:
             entry["status"] = fault.status
             extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+            if fault.html:
+                extra["Content-Type"] = "text/html; charset=UTF-8"
+                return fault.status, html_error_page(fault.status), extra
             status = {429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}.get(fault.status, "UNKNOWN")
             return fault.status, _error(fault.status, f"injected {fault.status}", status), extra
         auth = headers.get("Authorization", "")
@@ -891,6 +921,15 @@ def _error(code: int, message: str, status: str) -> dict:
     return {"error": {"code": code, "message": message, "status": status}}
 
 
+def html_error_page(status: int) -> bytes:
+    """The kind of page Google's front end answers with when the API behind it is not reached."""
+    title = {502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}.get(status, "Server Error")
+    return (f"<!DOCTYPE html>\n<html lang=en>\n  <meta charset=utf-8>\n  <title>Error {status} ({title})!!1</title>\n"
+            f"  <p><b>{status}.</b> <ins>That’s an error.</ins>\n  <p>The server encountered a temporary error and "
+            f"could not complete your request.<p>Please try again in 30 seconds.  <ins>That’s all we know.</ins>\n"
+            ).encode("utf-8")
+
+
 def _b64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
@@ -929,10 +968,12 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         status, doc, extra = self.fake.handle(method, parts.path, parse_qs(parts.query), self.headers, body)
-        data = json.dumps(doc).encode("utf-8")
+        data = doc if isinstance(doc, bytes) else json.dumps(doc).encode("utf-8")
+        extra = dict(extra)
+        ctype = extra.pop("Content-Type", "application/json; charset=UTF-8")
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=UTF-8")
+            self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(data)))
             for k, v in extra.items():
                 self.send_header(k, v)
@@ -1012,6 +1053,7 @@ def google_env(tmp_path, monkeypatch):
     monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
     monkeypatch.delenv("CAMPAIGNWATCH_SHEETS_API_URL", raising=False)
     monkeypatch.delenv("CAMPAIGNWATCH_CONFIG", raising=False)
+    discovery_check.document()                    # no google-api-python-client: say so here, not in the server
     fake = FakeSheets().start()
     private = shared_key()
     email = "campaignwatch@cw-test.iam.gserviceaccount.com"
@@ -1027,6 +1069,9 @@ def google_env(tmp_path, monkeypatch):
         client.reset()
         client.use_clock(None)
         fake.stop()
+    if fake.violations:
+        pytest.fail("requests that do not fit the Sheets v4 discovery document:\n" + "\n".join(fake.violations),
+                    pytrace=False)
 
 
 # --------------------------------------------------------------------------- run it by hand
@@ -1047,7 +1092,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--demo", action="store_true", help="fill the spreadsheet with the demo campaigns (as of today)")
     args = p.parse_args(argv)
     args.folder.mkdir(parents=True, exist_ok=True)
-    fake = FakeSheets().start(args.port)
+    import importlib.util
+    fake = FakeSheets(validate=importlib.util.find_spec("googleapiclient") is not None).start(args.port)
     private = make_key()
     email = "campaignwatch@try-campaignwatch.iam.gserviceaccount.com"
     fake.accept_key(email, private.public_key())

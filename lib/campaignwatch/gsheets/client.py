@@ -7,9 +7,11 @@
 * **Where**: gspread builds `https://sheets.googleapis.com/v4/...` endpoints; our
   `HTTPClient` subclass rewrites that prefix to `$CAMPAIGNWATCH_SHEETS_API_URL`, else
   `google.api_url` (an emulator, a proxy, or the loopback fake of the tests).
-* **Faults**: every call has a timeout (`google.timeout_seconds`); 429, 5xx, timeouts and
+* **Faults**: every call has a timeout (`google.timeout_seconds`); 429, 408, 5xx, timeouts and
   connection errors are retried at most `google.max_retries` times with exponential backoff
   (`google.backoff_seconds`, doubling, capped at 64 s) and jitter, honouring `Retry-After`.
+  The HTTP status decides, not gspread's code parsed from the JSON body: a 502/503 whose
+  body is Google's HTML error page is retried like any 5xx.
   gspread's own `BackOffHTTPClient` retries without bound and is not used.
 * **Quota**: `BUDGET`, one per process, lets at most `google.requests_per_minute` Sheets
   requests start in any 60 seconds, across every source of the run; a request that would
@@ -216,7 +218,8 @@ def _http_client_class(settings: Settings):
                 try:
                     return super().request(method, url, *args, **kwargs)
                 except APIError as err:
-                    if not (err.code == 429 or err.code == 408 or err.code >= 500):
+                    status = http_status(err)
+                    if not (status == 429 or status == 408 or status >= 500):
                         raise
                     if self.attempts > self.bound.max_retries:
                         raise
@@ -235,6 +238,19 @@ def _http_client_class(settings: Settings):
                 _clock.sleep(delay)
 
     return SheetsHTTPClient
+
+
+def http_status(err) -> int:
+    """The HTTP status of a gspread APIError. gspread's `code` is the one in the JSON error body,
+    and -1 when the body is not JSON (Google's front end answers some 502/503s with an HTML
+    page): the status line decides, the body's code only when there is no response."""
+    status = getattr(getattr(err, "response", None), "status_code", None)
+    if isinstance(status, int) and status > 0:
+        return status
+    try:
+        return int(getattr(err, "code", 0) or 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _retry_after(err) -> float | None:
@@ -313,9 +329,11 @@ class SheetsAPI:
         return int(getattr(self.http, "attempts", 1) or 1)
 
     def _api_error(self, err) -> SourceError:
-        code = int(getattr(err, "code", 0) or 0)
+        code = http_status(err)
         info = getattr(err, "error", None) or {}
         text = _short(info.get("message", "")) if isinstance(info, dict) else ""
+        if isinstance(info, dict) and str(info.get("status", "")).startswith("invalid JSON"):
+            text = ""                      # gspread put a whole HTML error page there: not a message
         n = self._attempts()
         if code == 429:
             return SourceError(QUOTA, f"HTTP 429 on {n} attempts", path=self.name)
