@@ -959,9 +959,12 @@ def _plan(src: BinaryIO, tabs: list[TabSpec], remove_only: bool, *, sidecar: boo
                 edited[styles_name] = data
         else:
             styles = _Styles(_base_styles(flavor))
-            new_styles_name = posixpath.join(wb_dir, "styles.xml")
-            if new_styles_name.lower() in taken_parts:
-                new_styles_name = posixpath.join(wb_dir, "cw_styles.xml")
+            if styles_rel is not None and rel_target(styles_rel):      # a relationship to a missing part
+                new_styles_name = rel_target(styles_rel)
+            else:
+                new_styles_name = posixpath.join(wb_dir, "styles.xml")
+                if new_styles_name.lower() in taken_parts:
+                    new_styles_name = posixpath.join(wb_dir, "cw_styles.xml")
             added.append((new_styles_name, styles.apply()))
         xf = styles.xf
 
@@ -979,7 +982,7 @@ def _plan(src: BinaryIO, tabs: list[TabSpec], remove_only: bool, *, sidecar: boo
     for _, part, rid in new_parts:
         target = posixpath.relpath(part, wb_dir) if wb_dir else part
         rroot.append(_new("Relationship", {"Id": rid, "Type": rel_type, "Target": target}, rroot))
-    if new_styles_name is not None:
+    if new_styles_name is not None and styles_rel is None:
         target = posixpath.relpath(new_styles_name, wb_dir) if wb_dir else new_styles_name
         rroot.append(_new("Relationship", {"Id": STYLES_RID, "Type": f"{_NS_REL[flavor]}/styles",
                                            "Target": target}, rroot))
