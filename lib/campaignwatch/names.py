@@ -32,4 +32,13 @@ def tab_name(key: str, lang: str) -> str:
 
 
 def is_generated(name: str) -> bool:
+    """Named like a generated tab (a copy of one is too: the writer asks more, see write/xlsx.py)."""
     return name.startswith(MARK)
+
+
+_KNOWN = {MARK + label for labels in GENERATED.values() for label in labels}
+
+
+def is_known(name: str) -> bool:
+    """Exactly the name of a tab campaignwatch generates, in either language."""
+    return name in _KNOWN

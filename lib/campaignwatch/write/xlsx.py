@@ -7,38 +7,52 @@ member:
 * every member that is not ours and that we do not edit is copied **raw**: its compressed
   bytes are streamed unchanged behind a fresh local header, so CRC-32 and sizes are identical
   (`_copy_raw`); user sheets are never even decompressed;
-* four small parts are edited as **text** (regular expressions on the decoded XML, never
-  parse-and-reserialise, so prefixes, namespaces and `mc:Ignorable` survive):
-  `xl/workbook.xml` (the `<sheet>` entries, `<definedNames>`, `<workbookView>` indices),
-  `xl/_rels/workbook.xml.rels`, `[Content_Types].xml` and `xl/styles.xml` (append-only: user
-  cells keep their style indices; our entries are reused by exact text, so the part does not
-  grow run after run);
+* four small parts are **parsed** and edited as trees (`parts.py`: expat under defusedxml's
+  policy; an element nothing changed in is written back as its own bytes, so prefixes,
+  namespaces, `mc:Ignorable`, extension lists and comments survive, and removing what was
+  inserted gives back the original bytes): `xl/workbook.xml` (the `<sheet>` entries,
+  `<definedNames>`, `<workbookView>` indices), `xl/_rels/workbook.xml.rels`,
+  `[Content_Types].xml` and `xl/styles.xml` (append-only: user cells keep their style
+  indices; our entries are reused by exact text, so the part does not grow run after run);
 * our tabs are serialised here as sheet parts `xl/worksheets/cw_sheetN.xml` with inline
   strings (sharedStrings.xml is never touched, and text such as "=SUM(A1)" stays text).
 
-Our tabs are recognised by a name starting with `names.MARK` *and* one of: a part named
-`cw_sheet*.xml`, or — because Excel and LibreOffice renumber parts when they save — the
-hidden sheet-scoped defined name `_cw_generated` we give every generated tab (both keep it),
-or the grey tab colour FF7F7F7F (Excel keeps it; LibreOffice 7.4 drops it). A MARK-named tab
-with none of these is a person's tab: if we would write a tab of that name, the write is
-refused (NAME_TAKEN); otherwise it is left alone. A copy of a generated tab made in Excel
-carries the marker along and is treated as generated.
+**Which tabs are ours.** Each run lists the tabs it wrote in workbook-scoped hidden defined
+names `_cw_tab_1`, `_cw_tab_2` … whose values refer to the tabs by name
+(`'cw» Summary'!$A$1`). A tab is ours when its name starts with `names.MARK` *and* one of
+those names refers to it. Excel and LibreOffice keep defined names when they save, renumber
+parts and relationship ids but rewrite the references (a renamed tab stays referred to, a
+deleted one becomes `#REF!`), so the list survives a re-save; a *copy* of one of our tabs
+(Excel's or LibreOffice's "copy sheet", which keeps the name prefix, the tab colour and the
+sheet-scoped names) is not referred to by the workbook-scoped list — Excel gives the copy
+sheet-scoped duplicates, which do not count — so it is the team's: kept by `sync` and
+`clean`, refused (NAME_TAKEN) only if it has exactly a name we must write. A workbook written
+before the list existed (no `_cw_tab_N` name at all) is read by the old rule, narrowed to
+the exact generated names (`names.is_known`, so copies named "… (2)" are the team's): the
+sheet-scoped hidden `_cw_generated` name, a part named `cw_sheet*.xml`, or the grey tab
+colour FF7F7F7F.
+
+Workbooks campaignwatch creates (`write_new`: the sidecar, the dashboard) carry a
+workbook-scoped hidden name `_cw_created`; an existing sidecar without it is not ours and is
+never overwritten (`write_sidecar`: NAME_TAKEN).
 
 Safety (see `safety.py`): refused while Excel/LibreOffice holds a lock file (LOCKED); refused
 when the file changed since it was read (CHANGED, checked at the start and just before the
 replace); written to `.NAME.cw-tmp-<pid>` in the same folder, fsynced, permissions copied,
-verified (central directory of the copy against the original, edited parts read back), the
-previous version kept as a backup, then `os.replace` + fsync of the folder. A verification
-failure after the replace puts the backup back and raises WRITE_FAILED.
+verified (central directory of the copy against the original, edited parts read back and
+re-parsed: every sheet has its relationship, every relationship resolves, our style indices
+exist in `cellXfs`, the team's sheets and defined names are all there), the previous version
+kept as a backup, then `os.replace` + fsync of the folder. A verification failure after the
+replace puts the backup back and raises WRITE_FAILED.
 
 Cell positions in `TabSpec.fills` / `TabSpec.links` are (index into `rows`, column index),
 both zero-based. Links are internal (`'Tab'!E7`) and need no relationship part.
 """
 from __future__ import annotations
 
-import codecs
 import copy
 import datetime as dt
+import errno
 import io
 import math
 import numbers
@@ -57,28 +71,32 @@ from typing import BinaryIO
 from urllib.parse import unquote
 from xml.parsers import expat
 
-from ..names import MARK, is_generated
+import defusedxml
+
+from ..names import MARK, is_generated, is_known
 from ..read.package import (
     CHANGED, ENCRYPTED, HOSTILE_XML, LOCKED, MISSING, NAME_TAKEN, NOT_A_WORKBOOK, PERMISSION,
     TOO_LARGE, TRUNCATED, UNSUPPORTED, WRITE_FAILED, SourceError,
 )
 from ..tabspec import FILLS, FORMATS, TabSpec
 from . import safety
+from .parts import CT, MAIN, PKG_REL, REL, Document, Element, PartError, esc_attr, esc_text, parse
 
 __all__ = ["WriteResult", "write_tabs", "restore", "list_backups", "sidecar_path", "write_sidecar",
-           "IN_PLACE", "TAB_COLOR"]
+           "write_new", "IN_PLACE", "TAB_COLOR"]
 
 IN_PLACE = (".xlsx", ".xlsm")
 TAB_COLOR = "FF7F7F7F"
-MARKER_NAME = "_cw_generated"       # hidden sheet-scoped defined name on each generated tab
+LIST_NAME = "_cw_tab_"              # workbook-scoped hidden names _cw_tab_1 … = 'cw» Summary'!$A$1
+CREATED_NAME = "_cw_created"        # workbook-scoped hidden name in workbooks campaignwatch created
+LEGACY_MARKER = "_cw_generated"     # sheet-scoped name on generated tabs before the list existed
 SHEET_PART_RE = re.compile(r"cw_sheet\d+\.xml\Z", re.IGNORECASE)
+STYLES_RID = "rIdcwStyles"          # the relationship of a styles part we added (clean drops it)
 
-_NS_MAIN = {"transitional": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
-            "strict": "http://purl.oclc.org/ooxml/spreadsheetml/main"}
-_NS_REL = {"transitional": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
-           "strict": "http://purl.oclc.org/ooxml/officeDocument/relationships"}
-_NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
-_NS_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
+_NS_MAIN = {"transitional": MAIN[0], "strict": MAIN[1]}
+_NS_REL = {"transitional": REL[0], "strict": REL[1]}
+_NS_PKG_REL = PKG_REL[0]
+_NS_CT = CT[0]
 CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 CT_STYLES = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
 CT_WORKBOOK = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
@@ -112,42 +130,12 @@ class TabTooLarge(ValueError):
     """A TabSpec that does not fit in a worksheet (a programming error upstream)."""
 
 
-# =========================================================================== XML text helpers
-
-_NAME = r"[A-Za-z_][\w.\-]*"
-_ATTR = r"""[^\s=/<>"']+\s*=\s*(?:"[^"]*"|'[^']*')"""
-_ATTRS = rf"(?:\s+{_ATTR})*"
-_ATTR_RE = re.compile(r"""([^\s=/<>"']+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
-_ENTITY_RE = re.compile(r"&(#x[0-9a-fA-F]+|#[0-9]+|lt|gt|amp|quot|apos);")
-_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
-_TAG_CACHE: dict[str, re.Pattern] = {}
-
-
-def _unescape(text: str) -> str:
-    def sub(m: re.Match) -> str:
-        ent = m.group(1)
-        if ent[0] == "#":
-            try:
-                return chr(int(ent[2:], 16) if ent[1] in "xX" else int(ent[1:]))
-            except (ValueError, OverflowError):
-                return m.group(0)
-        return _ENTITIES[ent]
-    return _ENTITY_RE.sub(sub, text) if "&" in text else text
-
+# =========================================================================== text helpers
 
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _XESCAPE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
-
-
-def _esc(text: str) -> str:
-    """Text content: strip characters XML 1.0 forbids, escape markup characters."""
-    if _ILLEGAL_XML.search(text):
-        text = _ILLEGAL_XML.sub("", text)
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
-
-
-def _esc_attr(text: str) -> str:
-    return (_esc(text).replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;"))
+_esc = esc_text
+_esc_attr = esc_attr
 
 
 def _esc_cell_text(text: str) -> str:
@@ -157,180 +145,55 @@ def _esc_cell_text(text: str) -> str:
     return _esc(text)
 
 
-def _attrs(raw: str) -> dict[str, str]:
-    return {m.group(1): _unescape(m.group(2) if m.group(2) is not None else m.group(3))
-            for m in _ATTR_RE.finditer(raw)}
-
-
-def _tag_re(local: str) -> re.Pattern:
-    pat = _TAG_CACHE.get(local)
-    if pat is None:
-        pat = re.compile(rf"<((?:{_NAME}:)?){local}(?=[\s/>])({_ATTRS})\s*(/?)>")
-        _TAG_CACHE[local] = pat
-    return pat
-
-
-@dataclass
-class _El:
-    start: int          # of the start tag
-    end: int            # after the end tag (or after the self-closed tag)
-    prefix: str         # "x:" or ""
-    attr_raw: str
-    inner_start: int    # == end for a self-closed element
-    inner_end: int
-    self_closed: bool
-
-    @property
-    def attrs(self) -> dict[str, str]:
-        return _attrs(self.attr_raw)
-
-    def start_tag(self, text: str) -> str:
-        return text[self.start:self.inner_start] if not self.self_closed else text[self.start:self.end]
-
-
-def _elements(text: str, local: str, lo: int = 0, hi: int | None = None) -> list[_El]:
-    """All `local` elements in text[lo:hi] (any prefix); elements of that name must not nest."""
-    hi = len(text) if hi is None else hi
-    pat = _tag_re(local)
-    out: list[_El] = []
-    pos = lo
-    while True:
-        m = pat.search(text, pos, hi)
-        if m is None:
-            return out
-        prefix, attr_raw, closed = m.group(1), m.group(2), m.group(3)
-        if closed:
-            out.append(_El(m.start(), m.end(), prefix, attr_raw, m.end(), m.end(), True))
-            pos = m.end()
-            continue
-        close = re.compile(rf"</{re.escape(prefix)}{local}\s*>").search(text, m.end(), hi)
-        if close is None:
-            raise _Malformed(f"<{prefix}{local}> is not closed")
-        out.append(_El(m.start(), close.end(), prefix, attr_raw, m.end(), close.start(), False))
-        pos = close.end()
-
-
-def _first(text: str, local: str, lo: int = 0, hi: int | None = None) -> _El | None:
-    """The first `local` element in text[lo:hi], or None."""
-    hi = len(text) if hi is None else hi
-    m = _tag_re(local).search(text, lo, hi)
-    if m is None:
-        return None
-    prefix, attr_raw, closed = m.group(1), m.group(2), m.group(3)
-    if closed:
-        return _El(m.start(), m.end(), prefix, attr_raw, m.end(), m.end(), True)
-    close = re.compile(rf"</{re.escape(prefix)}{local}\s*>").search(text, m.end(), hi)
-    if close is None:
-        raise _Malformed(f"<{prefix}{local}> is not closed")
-    return _El(m.start(), close.end(), prefix, attr_raw, m.end(), close.start(), False)
-
-
-def _set_attr(tag: str, name: str, value: str) -> str:
-    """Set attribute `name` in a start tag (text of the tag only)."""
-    pat = re.compile(rf"""(\s{re.escape(name)}\s*=\s*)(?:"[^"]*"|'[^']*')""")
-    if pat.search(tag):
-        return pat.sub(lambda m: f'{m.group(1)}"{_esc_attr(value)}"', tag, count=1)
-    end = len(tag) - (2 if tag.endswith("/>") else 1)
-    return f'{tag[:end].rstrip()} {name}="{_esc_attr(value)}"{tag[end:]}'
-
-
-_ROOT_RE = re.compile(rf"<(?![?!])((?:{_NAME}:)?)({_NAME})({_ATTRS})\s*/?>")
-
-
-@dataclass
-class _Root:
-    prefix: str
-    local: str
-    ns: dict[str, str]      # prefix ("" = default) -> namespace
-    start: int
-    end: int
-
-
-def _root(text: str) -> _Root:
-    pos = 0
-    n = len(text)
-    while pos < n:
-        lt = text.find("<", pos)
-        if lt < 0:
-            break
-        if text.startswith("<?", lt):
-            pos = text.find("?>", lt) + 2
-            if pos < 2:
-                break
-            continue
-        if text.startswith("<!--", lt):
-            pos = text.find("-->", lt) + 3
-            if pos < 3:
-                break
-            continue
-        if text.startswith("<!", lt):
-            raise SourceError(HOSTILE_XML, "a DOCTYPE declaration")
-        m = _ROOT_RE.match(text, lt)
-        if m is None:
-            break
-        ns = {}
-        for key, value in _attrs(m.group(3)).items():
-            if key == "xmlns":
-                ns[""] = value
-            elif key.startswith("xmlns:"):
-                ns[key[6:]] = value
-        return _Root(m.group(1), m.group(2), ns, m.start(), m.end())
-    raise _Malformed("no root element")
-
-
-def _decode(data: bytes) -> tuple[str, str]:
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8"), "utf-8-sig"
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "utf-16"
-    m = re.match(rb"""<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._\-]+)""", data)
-    enc = m.group(1).decode("ascii").lower() if m else "utf-8"
+def _parse(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Document:
+    """A part we edit (or read the structure of), parsed; SourceError for a hostile or broken one."""
+    data = _read(zf, info)
     try:
-        enc = codecs.lookup(enc).name
-    except LookupError:
-        enc = "utf-8"
-    return data.decode(enc), enc
+        return parse(data, info.filename)
+    except defusedxml.DefusedXmlException:
+        raise SourceError(HOSTILE_XML, f"in {info.filename}") from None
+    except PartError as exc:
+        raise SourceError(NOT_A_WORKBOOK, str(exc)) from None
 
 
-def _encode(text: str, enc: str) -> bytes:
-    if enc == "utf-8-sig":
-        return b"\xef\xbb\xbf" + text.encode("utf-8")
-    if enc == "utf-16":
-        return text.encode("utf-16")
-    return text.encode(enc, errors="xmlcharrefreplace")
+def _fragment(markup: str, like: Element) -> list[Element]:
+    """New elements from markup written with `like`'s prefixes (our style entries); each
+    serialises to exactly `markup`'s bytes."""
+    decls = "".join(f' xmlns{":" + p if p else ""}="{esc_attr(u)}"' for p, u in like.ns.items() if p != "xml")
+    doc = parse(f"<cw-fragment{decls}>{markup}</cw-fragment>".encode("utf-8"))
+    kids = doc.root.elements()
+    for k in kids:
+        k.parent = None
+    return kids
 
 
-class _Edits:
-    """Non-overlapping replacements on one text, applied at once."""
-
-    def __init__(self, text: str):
-        self.text = text
-        self.ops: list[tuple[int, int, int, str]] = []
-
-    def replace(self, start: int, end: int, new: str) -> None:
-        self.ops.append((start, end, len(self.ops), new))
-
-    def insert(self, pos: int, new: str) -> None:
-        self.ops.append((pos, pos, len(self.ops), new))
-
-    def apply(self) -> str:
-        out, pos = [], 0
-        for start, end, _, new in sorted(self.ops):
-            if start < pos:
-                raise _Malformed("overlapping edits")
-            out.append(self.text[pos:start])
-            out.append(new)
-            pos = end
-        out.append(self.text[pos:])
-        return "".join(out)
+def _new(local: str, attrs: dict[str, str], like: Element, text: str | None = None) -> Element:
+    return Element.new(local, attrs, like=like, text=text)
 
 
-def _check_no_dtd(text: str, member: str) -> None:
-    head = text[:65536]
-    if "<!DOCTYPE" in head or "<!ENTITY" in head:
-        raise SourceError(HOSTILE_XML, f"in {member}")
-
-
+def _sheet_of_ref(ref: str) -> str | None:
+    """The sheet a defined name's reference points to (`'cw» Summary'!$A$1` -> cw» Summary)."""
+    t = ref.strip().lstrip("=")
+    if t.startswith("["):                               # [0]'Tab'!A1 (a workbook index)
+        close = t.find("]")
+        t = t[close + 1:] if close > 0 else t
+    if t.startswith("'"):
+        out, i = [], 1
+        while i < len(t):
+            c = t[i]
+            if c == "'":
+                if t[i + 1:i + 2] == "'":
+                    out.append("'")
+                    i += 2
+                    continue
+                break
+            out.append(c)
+            i += 1
+        else:
+            return None
+        return "".join(out) if t[i + 1:i + 2] == "!" else None
+    bang = t.find("!")
+    return t[:bang] if bang > 0 else None
 # =========================================================================== zip plumbing
 
 def _strip_zip64(extra: bytes) -> bytes:
@@ -398,102 +261,98 @@ def _rels_of(part: str) -> str:
     return posixpath.join(folder, "_rels", base + ".rels")
 
 
+
+
+def _read(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    if info.file_size > _MAX_PART:
+        raise SourceError(TOO_LARGE, f"{info.filename} is {info.file_size >> 20} MB")
+    return zf.read(info)
+
+
 # =========================================================================== styles
 
 class _Styles:
-    """Append-only surgery on styles.xml; `xf[(format, fill, role)]` is a cellXfs index."""
+    """Append-only surgery on a parsed styles.xml; `xf[(format, fill, role)]` is a cellXfs index."""
 
     ORDER = ("numFmts", "fonts", "fills", "borders", "cellStyleXfs", "cellXfs", "cellStyles", "dxfs",
              "tableStyles", "colors", "extLst")
+    CHILD = {"numFmts": "numFmt", "fonts": "font", "fills": "fill", "borders": "border",
+             "cellStyleXfs": "xf", "cellXfs": "xf"}
 
-    def __init__(self, text: str):
-        root = _root(text)
-        if root.local != "styleSheet":
+    def __init__(self, doc: Document | str):
+        if isinstance(doc, str):
+            doc = parse(doc.encode("utf-8"), "styles.xml")
+        if not doc.root.is_("styleSheet", MAIN):
             raise _Malformed("styles part has no styleSheet root")
-        self.p = root.prefix
-        self.text = text
+        self.doc = doc
+        self.root = doc.root
+        self.p = doc.root.prefix
         self.xf: dict[tuple[str, str | None, str], int] = {}
 
     # -- sections
-    def _section(self, name: str) -> _El | None:
-        return _first(self.text, name)
+    def _section(self, name: str) -> Element | None:
+        return self.root.child(name, MAIN)
 
-    def _ensure(self, name: str, defaults: list[str]) -> None:
-        if self._section(name) is not None:
-            return
-        p = self.p
-        new = f'<{p}{name} count="{len(defaults)}">{"".join(defaults)}</{p}{name}>'
-        later = self.ORDER[self.ORDER.index(name) + 1:]
-        pos = None
-        for other in later:
-            el = self._section(other)
-            if el is not None:
-                pos = el.start
-                break
-        if pos is None:
-            close = re.search(rf"</{re.escape(p)}styleSheet\s*>", self.text)
-            if close is None:
-                raise _Malformed("styleSheet is not closed")
-            pos = close.start()
-        self.text = self.text[:pos] + new + self.text[pos:]
-
-    def _children(self, name: str, child: str) -> tuple[_El, list[_El]]:
+    def _ensure(self, name: str) -> Element:
         sec = self._section(name)
-        if sec is None:
-            raise _Malformed(f"no {name}")
-        kids = [] if sec.self_closed else _elements(self.text, child, sec.inner_start, sec.inner_end)
-        return sec, kids
+        if sec is not None:
+            return sec
+        sec = _new(name, {"count": "0"}, self.root)
+        for other in self.ORDER[self.ORDER.index(name) + 1:]:
+            later = self._section(other)
+            if later is not None:
+                self.root.insert_before(later, sec)
+                return sec
+        self.root.append(sec)
+        return sec
 
-    def _append(self, name: str, child: str, items: list[str]) -> list[int]:
+    def _items(self, name: str) -> tuple[Element, list[Element]]:
+        sec = self._ensure(name)
+        return sec, sec.children(self.CHILD[name], MAIN)
+
+    def _add(self, sec: Element, name: str, markup: list[str]) -> None:
+        for el in _fragment("".join(markup), sec):
+            sec.append(el)
+        sec.set("count", str(len(sec.children(self.CHILD[name], MAIN))))
+
+    def _append(self, name: str, items: list[str]) -> list[int]:
         """Indices of `items` in section `name`, appending those not present (by exact text)."""
-        sec, kids = self._children(name, child)
-        index: dict[str, int] = {}
+        sec, kids = self._items(name)
+        index: dict[bytes, int] = {}
         for i, k in enumerate(kids):
-            index.setdefault(self.text[k.start:k.end], i)
+            index.setdefault(k.to_bytes(), i)
         out, added = [], []
         for item in items:
-            if item not in index:
-                index[item] = len(kids) + len(added)
+            key = item.encode("utf-8")
+            if key not in index:
+                index[key] = len(kids) + len(added)
                 added.append(item)
-            out.append(index[item])
-        if added or sec.self_closed:
-            self._rewrite(sec, name, len(kids) + len(added), "".join(added))
+            out.append(index[key])
+        if added:
+            self._add(sec, name, added)
         return out
 
-    def _rewrite(self, sec: _El, name: str, count: int, added: str) -> None:
-        p = sec.prefix
-        tag = sec.start_tag(self.text)
-        if sec.self_closed:
-            tag = tag[:-2].rstrip() + ">"
-            tag_new = _set_attr(tag, "count", str(count))
-            body = tag_new + added + f"</{p}{name}>"
-            self.text = self.text[:sec.start] + body + self.text[sec.end:]
-            return
-        tag_new = _set_attr(tag, "count", str(count)) if count else tag
-        self.text = (self.text[:sec.start] + tag_new + self.text[sec.inner_start:sec.inner_end] + added
-                     + self.text[sec.inner_end:])
-
     # -- the work
-    def build(self) -> str:
+    def apply(self) -> bytes:
+        """Add our entries (once) and return the part's new bytes."""
         p = self.p
         defaults = {
-            "fonts": ("font", [f'<{p}font><{p}sz val="11"/><{p}name val="Calibri"/><{p}family val="2"/></{p}font>']),
+            "fonts": [f'<{p}font><{p}sz val="11"/><{p}name val="Calibri"/><{p}family val="2"/></{p}font>'],
             # fills 0 and 1 are reserved (none, gray125): a list shorter than that gets them first
-            "fills": ("fill", [f'<{p}fill><{p}patternFill patternType="none"/></{p}fill>',
-                               f'<{p}fill><{p}patternFill patternType="gray125"/></{p}fill>']),
-            "borders": ("border", [f"<{p}border><{p}left/><{p}right/><{p}top/><{p}bottom/><{p}diagonal/></{p}border>"]),
-            "cellStyleXfs": ("xf", [f'<{p}xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>']),
-            "cellXfs": ("xf", [f'<{p}xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>']),
+            "fills": [f'<{p}fill><{p}patternFill patternType="none"/></{p}fill>',
+                      f'<{p}fill><{p}patternFill patternType="gray125"/></{p}fill>'],
+            "borders": [f"<{p}border><{p}left/><{p}right/><{p}top/><{p}bottom/><{p}diagonal/></{p}border>"],
+            "cellStyleXfs": [f'<{p}xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>'],
+            "cellXfs": [f'<{p}xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'],
         }
-        for name, (child, items) in defaults.items():
-            self._ensure(name, items)
-            sec, kids = self._children(name, child)
+        for name, items in defaults.items():
+            sec, kids = self._items(name)
             if len(kids) < len(items):
-                self._rewrite(sec, name, len(items), "".join(items[len(kids):]))
+                self._add(sec, name, items[len(kids):])
         numfmt = self._numfmts()
         fonts = self._fonts()
         fill_items = [self._fill(FILL_RGB[f]) for f in FILLS] + [self._fill(HEADER_RGB)]
-        fill_ids = self._append("fills", "fill", fill_items)
+        fill_ids = self._append("fills", fill_items)
         fill_of = dict(zip(FILLS, fill_ids))
         header_fill = fill_ids[-1]
 
@@ -508,24 +367,27 @@ class _Styles:
                 for fill in (None, *FILLS):
                     keys.append((fmt, fill, role))
                     items.append(self._xf(numfmt.get(fmt, 0), font, fill_of[fill] if fill else 0))
-        ids = self._append("cellXfs", "xf", items)
+        ids = self._append("cellXfs", items)
         self.xf = dict(zip(keys, ids))
-        return self.text
+        return self.doc.serialise()
+
+    def build(self) -> str:
+        """`apply`, as text (tests)."""
+        from .parts import decode
+        return decode(self.apply())[0]
 
     def _numfmts(self) -> dict[str, int]:
         p = self.p
         sec = self._section("numFmts")
         existing: dict[str, int] = {}
         max_id = 163
-        if sec is not None and not sec.self_closed:
-            for el in _elements(self.text, "numFmt", sec.inner_start, sec.inner_end):
-                a = el.attrs
-                try:
-                    fid = int(a.get("numFmtId", ""))
-                except ValueError:
-                    continue
-                max_id = max(max_id, fid)
-                existing.setdefault(a.get("formatCode", ""), fid)
+        for el in sec.children("numFmt", MAIN) if sec is not None else ():
+            try:
+                fid = int(el.attrs.get("numFmtId", ""))
+            except ValueError:
+                continue
+            max_id = max(max_id, fid)
+            existing.setdefault(el.attrs.get("formatCode", ""), fid)
         out, new = {}, []
         for fmt, code in NUMFMT_CODES.items():
             if code in existing:
@@ -535,39 +397,36 @@ class _Styles:
                 existing[code] = out[fmt] = max_id
                 new.append(f'<{p}numFmt numFmtId="{max_id}" formatCode="{_esc_attr(code)}"/>')
         if new:
-            if sec is None:
-                self._ensure("numFmts", [])
-            sec, kids = self._children("numFmts", "numFmt")
-            self._rewrite(sec, "numFmts", len(kids) + len(new), "".join(new))
+            self._add(self._ensure("numFmts"), "numFmts", new)
         return out
 
     def _fonts(self) -> dict[str, int]:
         p = self.p
-        _, kids = self._children("fonts", "font")
+        _, kids = self._items("fonts")
         sz, color, rest = "11", "", f'<{p}name val="Calibri"/><{p}family val="2"/>'
-        if kids and not kids[0].self_closed:
-            inner = self.text[kids[0].inner_start:kids[0].inner_end]
-            szel = _first(inner, "sz")
+        if kids and kids[0].kids:
+            font0 = kids[0]
+            szel = font0.child("sz", MAIN)
             if szel is not None and re.fullmatch(r"\d+(\.\d+)?", szel.attrs.get("val", "")):
                 sz = szel.attrs["val"]
-            colel = _first(inner, "color")
+            colel = font0.child("color", MAIN)
             if colel is not None:
-                color = inner[colel.start:colel.end]
-            drop = []
-            for local in ("b", "i", "u", "strike", "color", "sz", "vertAlign", "outline", "shadow"):
-                drop += [(e.start, e.end) for e in _elements(inner, local)]
-            pieces, pos = [], 0
-            for s, e in sorted(drop):
-                pieces.append(inner[pos:s])
-                pos = e
-            pieces.append(inner[pos:])
+                color = colel.to_bytes().decode("utf-8")
+            drop = ("b", "i", "u", "strike", "color", "sz", "vertAlign", "outline", "shadow")
+            pieces = []
+            for k in font0.kids:
+                if isinstance(k, Element):
+                    if not (k.local in drop and k.uri in MAIN):
+                        pieces.append(k.to_bytes().decode("utf-8"))
+                elif isinstance(k, bytes):
+                    pieces.append(k.decode("utf-8"))
             rest = "".join(pieces).strip()
         items = {
             "title": f'<{p}font><{p}b/><{p}sz val="13"/>{color}{rest}</{p}font>',
             "header": f'<{p}font><{p}b/><{p}sz val="{sz}"/><{p}color rgb="FFFFFFFF"/>{rest}</{p}font>',
             "link": f'<{p}font><{p}u/><{p}sz val="{sz}"/><{p}color rgb="{LINK_RGB}"/>{rest}</{p}font>',
         }
-        ids = self._append("fonts", "font", list(items.values()))
+        ids = self._append("fonts", list(items.values()))
         return dict(zip(items, ids))
 
     def _fill(self, rgb: str) -> str:
@@ -589,6 +448,9 @@ class _Styles:
         return f"<{p}xf {a}/>"
 
 
+def _cellxfs_count(doc: Document) -> int:
+    sec = doc.root.child("cellXfs", MAIN) if doc.root.is_("styleSheet", MAIN) else None
+    return len(sec.children("xf", MAIN)) if sec is not None else 0
 # =========================================================================== sheet serialisation
 
 _COLS: list[str] = []
@@ -812,13 +674,24 @@ def _filter_range(tab: TabSpec) -> str:
 
 @dataclass
 class _Sheet:
-    el: _El
-    raw: str
+    el: Element
     name: str
     rid: str | None
     part: str | None = None
     ours: bool = False
     hidden: bool = False
+
+
+@dataclass
+class _Expect:
+    """What the edited parts must say after the write (checked by `_verify` on the written file)."""
+    wb_dir: str
+    sheets: list[tuple[str, str | None]]                 # (name, relationship id) in order
+    names: list[tuple[str, str | None, str]]             # (name, localSheetId, value), sorted
+    dangling: set[str]                                   # targets that did not resolve before either
+    missing_rids: set[str | None]                        # tabs without a relationship before either
+    xf_max: int = -1                                     # highest cellXfs index our sheets use
+    content_types: dict[str, str] = field(default_factory=dict)   # part we added -> content type
 
 
 @dataclass
@@ -831,14 +704,9 @@ class _Plan:
     comment: bytes
     written: list[str]
     removed: list[str]
-    must_contain: dict[str, list[str]] = field(default_factory=dict)   # edited part -> texts
+    parts: dict[str, str] = field(default_factory=dict)  # "workbook", "rels", "ct", "styles" -> member
+    expect: _Expect | None = None
     noop: bool = False
-
-
-def _read(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
-    if info.file_size > _MAX_PART:
-        raise SourceError(TOO_LARGE, f"{info.filename} is {info.file_size >> 20} MB")
-    return zf.read(info)
 
 
 def _validate_tabs(tabs: list[TabSpec]) -> None:
@@ -857,9 +725,10 @@ def _validate_tabs(tabs: list[TabSpec]) -> None:
         seen.add(key)
 
 
-def _looks_ours(zf: zipfile.ZipFile, member: str | None, members: dict[str, zipfile.ZipInfo],
-                marked: bool) -> bool:
-    """Our part name, our marker name, or (a part renamed by Excel) our grey tab colour."""
+def _legacy_ours(zf: zipfile.ZipFile, member: str | None, members: dict[str, zipfile.ZipInfo],
+                 marked: bool) -> bool:
+    """Before the list of our tabs existed: our part name, our sheet-scoped marker name, or (a
+    part renamed by Excel) our grey tab colour."""
     if member is None or member not in members:
         return False
     if marked or SHEET_PART_RE.search(posixpath.basename(member)):
@@ -871,95 +740,138 @@ def _looks_ours(zf: zipfile.ZipFile, member: str | None, members: dict[str, zipf
         return False
     end = head.find("sheetData")
     head = head[:end] if end >= 0 else head
-    m = re.search(rf"<(?:{_NAME}:)?tabColor(?=[\s/>])({_ATTRS})", head)
-    return bool(m) and _attrs(m.group(1)).get("rgb", "").upper() == TAB_COLOR
+    m = re.search(r"""<(?:[\w.\-]+:)?tabColor\s[^>]*?rgb\s*=\s*["']([0-9A-Fa-f]{8})["']""", head)
+    return bool(m) and m.group(1).upper() == TAB_COLOR
 
 
-def _plan(src: BinaryIO, tabs: list[TabSpec], remove_only: bool) -> _Plan:
-    try:
-        zf = zipfile.ZipFile(src)
-    except (zipfile.BadZipFile, EOFError, ValueError, struct.error, NotImplementedError) as exc:
-        raise SourceError(TRUNCATED, f"the zip structure is broken: {exc}") from None
-    infos = zf.infolist()
-    if len(infos) > _MAX_MEMBERS:
-        raise SourceError(TOO_LARGE, f"{len(infos)} parts inside")
-    members: dict[str, zipfile.ZipInfo] = {}
-    lower: dict[str, str] = {}
-    for info in infos:
-        if info.filename in members:
-            raise SourceError(NOT_A_WORKBOOK, "the zip holds two parts with the same name")
-        if info.flag_bits & 0x1:
-            raise SourceError(ENCRYPTED, "the zip parts are encrypted")
-        members[info.filename] = info
-        lower[info.filename.lower()] = info.filename
+def _list_index(name: str) -> bool:
+    low = name.lower()
+    return low.startswith(LIST_NAME) and low[len(LIST_NAME):].isdigit()
 
-    def find(name: str) -> str | None:
-        return name if name in members else lower.get(name.lower())
 
-    # -- the workbook part, its rels, content types
-    wb_name = None
-    root_rels = find("_rels/.rels")
-    if root_rels:
-        rtext, _ = _decode(_read(zf, members[root_rels]))
-        for el in _elements(rtext, "Relationship"):
-            a = el.attrs
-            if a.get("Type", "").endswith("/officeDocument") and a.get("TargetMode", "").lower() != "external":
-                wb_name = find(_resolve("", a.get("Target", "")))
-                break
-    wb_name = wb_name or find("xl/workbook.xml")
-    if wb_name is None:
-        raise SourceError(NOT_A_WORKBOOK, "xl/workbook.xml is missing")
+class _Package:
+    """The zip's members and where the workbook part is. The only place that locates
+    `xl/workbook.xml` (through the package relationships `_rels/.rels`)."""
+
+    def __init__(self, src: BinaryIO):
+        try:
+            self.zf = zipfile.ZipFile(src)
+        except (zipfile.BadZipFile, EOFError, ValueError, struct.error, NotImplementedError) as exc:
+            raise SourceError(TRUNCATED, f"the zip structure is broken: {exc}") from None
+        self.infos = self.zf.infolist()
+        if len(self.infos) > _MAX_MEMBERS:
+            raise SourceError(TOO_LARGE, f"{len(self.infos)} parts inside")
+        self.members: dict[str, zipfile.ZipInfo] = {}
+        self.lower: dict[str, str] = {}
+        for info in self.infos:
+            if info.filename in self.members:
+                raise SourceError(NOT_A_WORKBOOK, "the zip holds two parts with the same name")
+            if info.flag_bits & 0x1:
+                raise SourceError(ENCRYPTED, "the zip parts are encrypted")
+            self.members[info.filename] = info
+            self.lower[info.filename.lower()] = info.filename
+        self.workbook = self._workbook_part()
+
+    def find(self, name: str) -> str | None:
+        return name if name in self.members else self.lower.get(name.lower())
+
+    def parse(self, member: str) -> Document:
+        return _parse(self.zf, self.members[member])
+
+    def _workbook_part(self) -> str:
+        root_rels = self.find("_rels/.rels")
+        if root_rels:
+            for el in self.parse(root_rels).root.children("Relationship", PKG_REL):
+                a = el.attrs
+                if a.get("Type", "").endswith("/officeDocument") and a.get("TargetMode", "").lower() != "external":
+                    found = self.find(_resolve("", a.get("Target", "")))
+                    if found:
+                        return found
+                    break
+        found = self.find("xl/workbook.xml")
+        if found is None:
+            raise SourceError(NOT_A_WORKBOOK, "xl/workbook.xml is missing")
+        return found
+
+
+def _plan(src: BinaryIO, tabs: list[TabSpec], remove_only: bool, *, sidecar: bool = False) -> _Plan:
+    pkg = _Package(src)
+    zf, members, find = pkg.zf, pkg.members, pkg.find
+    wb_name = pkg.workbook
     wb_dir = posixpath.dirname(wb_name)
     rels_name = find(_rels_of(wb_name))
     ct_name = find("[Content_Types].xml")
     if rels_name is None or ct_name is None:
         raise SourceError(NOT_A_WORKBOOK, f"{'the workbook relationships' if rels_name is None else '[Content_Types].xml'} is missing")
-
-    wb_text, wb_enc = _decode(_read(zf, members[wb_name]))
-    rels_text, rels_enc = _decode(_read(zf, members[rels_name]))
-    ct_text, ct_enc = _decode(_read(zf, members[ct_name]))
-    for text, member in ((wb_text, wb_name), (rels_text, rels_name), (ct_text, ct_name)):
-        _check_no_dtd(text, member)
-
-    root = _root(wb_text)
-    flavor = "strict" if _NS_MAIN["strict"] in root.ns.values() else "transitional"
-    rel_prefixes = [p for p, ns in root.ns.items() if ns in _NS_REL.values() and p]
+    wb = pkg.parse(wb_name)
+    rels_doc = pkg.parse(rels_name)
+    ct = pkg.parse(ct_name)
+    book = wb.root
+    if not book.is_("workbook", MAIN):
+        raise _Malformed("workbook.xml has no workbook root")
+    if not rels_doc.root.is_("Relationships", PKG_REL):
+        raise _Malformed("the workbook relationships have no Relationships root")
+    if not ct.root.is_("Types", CT):
+        raise _Malformed("[Content_Types].xml has no Types root")
+    flavor = "strict" if book.uri == MAIN[1] else "transitional"
     date1904 = False
-    wbpr = _first(wb_text, "workbookPr")
+    wbpr = book.child("workbookPr", MAIN)
     if wbpr is not None:
         date1904 = wbpr.attrs.get("date1904", "").strip().lower() in ("1", "true")
 
     # -- relationships of the workbook
-    rels = _elements(rels_text, "Relationship")
+    rels = rels_doc.root.children("Relationship", PKG_REL)
     rel_by_id = {el.attrs.get("Id", ""): el for el in rels}
     styles_rel = next((el for el in rels if el.attrs.get("Type", "").endswith("/styles")), None)
 
+    def rel_target(el: Element) -> str | None:
+        if el.attrs.get("TargetMode", "").lower() == "external":
+            return None
+        return _resolve(wb_dir, el.attrs.get("Target", ""))
+
+    dangling = {t for t in map(rel_target, rels) if t is not None and find(t) is None}
+
+    # -- defined names: the list of our tabs, our creation mark, the old sheet-scoped marker
+    dn_el = book.child("definedNames", MAIN)
+    names = dn_el.children("definedName", MAIN) if dn_el is not None else []
+    listed: set[str] = set()
+    has_list = created = False
+    legacy_marked: set[int] = set()
+    for el in names:
+        name = el.attrs.get("name", "")
+        local = el.attrs.get("localSheetId")
+        if local is None:
+            if _list_index(name):
+                has_list = True
+                sheet = _sheet_of_ref(el.text)
+                if sheet is not None:
+                    listed.add(sheet.casefold())
+            elif name.lower() == CREATED_NAME:
+                created = True
+        elif name.lower() == LEGACY_MARKER and local.strip().isdigit():
+            legacy_marked.add(int(local))
+
     # -- sheets
-    sheets_el = _first(wb_text, "sheets")
+    sheets_el = book.child("sheets", MAIN)
     if sheets_el is None:
         raise _Malformed("workbook.xml has no <sheets>")
-    marked: set[int] = set()
-    dn_el = _first(wb_text, "definedNames")
-    if dn_el is not None and not dn_el.self_closed:
-        for el in _elements(wb_text, "definedName", dn_el.inner_start, dn_el.inner_end):
-            a = el.attrs
-            if a.get("name", "").lower() == MARKER_NAME.lower() and a.get("localSheetId", "").strip().isdigit():
-                marked.add(int(a["localSheetId"]))
     sheets: list[_Sheet] = []
-    if not sheets_el.self_closed:
-        for el in _elements(wb_text, "sheet", sheets_el.inner_start, sheets_el.inner_end):
-            a = el.attrs
-            rid = next((a[f"{p}:id"] for p in rel_prefixes if f"{p}:id" in a), None)
-            if rid is None:
-                rid = next((v for k, v in a.items() if k.endswith(":id")), None)
-            sh = _Sheet(el, wb_text[el.start:el.end], a.get("name", ""), rid,
-                        hidden=a.get("state", "visible") in ("hidden", "veryHidden"))
-            rel = rel_by_id.get(rid or "")
-            if rel is not None and rel.attrs.get("TargetMode", "").lower() != "external":
-                sh.part = find(_resolve(wb_dir, rel.attrs.get("Target", "")))
-            if is_generated(sh.name):
-                sh.ours = _looks_ours(zf, sh.part, members, len(sheets) in marked)
-            sheets.append(sh)
+    for el in sheets_el.children("sheet", MAIN):
+        a = el.attrs
+        rid = el.attr_ns("id", REL)
+        sh = _Sheet(el, a.get("name", ""), rid, hidden=a.get("state", "visible") in ("hidden", "veryHidden"))
+        rel = rel_by_id.get(rid or "")
+        if rel is not None and rel_target(rel) is not None:
+            sh.part = find(rel_target(rel))
+        if is_generated(sh.name):
+            if has_list:
+                sh.ours = sh.name.casefold() in listed
+            else:
+                sh.ours = is_known(sh.name) and _legacy_ours(zf, sh.part, members, len(sheets) in legacy_marked)
+        sheets.append(sh)
+
+    if sidecar and not created and not (not has_list and sheets and all(s.ours for s in sheets)):
+        raise SourceError(NAME_TAKEN, "it is not a workbook campaignwatch made")
 
     wanted = [] if remove_only else tabs
     taken = {s.name.casefold(): s.name for s in sheets if not s.ours}
@@ -967,8 +879,10 @@ def _plan(src: BinaryIO, tabs: list[TabSpec], remove_only: bool) -> _Plan:
         if tab.name.casefold() in taken:
             raise SourceError(NAME_TAKEN, f"tab “{taken[tab.name.casefold()]}”")
     ours_old = [i for i, s in enumerate(sheets) if s.ours]
-    if remove_only and not ours_old:
-        return _Plan(infos, set(), {}, [], members[wb_name], zf.comment, [], [], noop=True)
+    styles_ours = styles_rel is not None and styles_rel.attrs.get("Id") == STYLES_RID
+    list_names = [el for el in names if el.attrs.get("localSheetId") is None and _list_index(el.attrs.get("name", ""))]
+    if remove_only and not ours_old and not list_names and not styles_ours:
+        return _Plan(pkg.infos, set(), {}, [], members[wb_name], zf.comment, [], [], noop=True)
 
     users = [i for i, s in enumerate(sheets) if not s.ours]
     if not users and not wanted:
@@ -990,7 +904,7 @@ def _plan(src: BinaryIO, tabs: list[TabSpec], remove_only: bool) -> _Plan:
     for i in ours_old:
         if sheets[i].part:
             drop.add(sheets[i].part)
-    _drop_orphans(zf, members, find, drop)
+    _drop_orphans(pkg, drop)
     drop_rids = {sheets[i].rid for i in ours_old if sheets[i].rid}
 
     # -- calcChain.xml is a cache Excel rebuilds; if it lists cells of our old tabs (someone
@@ -998,12 +912,18 @@ def _plan(src: BinaryIO, tabs: list[TabSpec], remove_only: bool) -> _Plan:
     old_ids = {sheets[i].el.attrs.get("sheetId", "").strip() for i in ours_old}
     for el in rels:
         if el.attrs.get("Type", "").endswith("/calcChain") and old_ids:
-            calc = find(_resolve(wb_dir, el.attrs.get("Target", "")))
+            calc = find(rel_target(el) or "")
             if calc is not None:
-                ctext, _ = _decode(_read(zf, members[calc]))
-                if any(m.group(1) in old_ids for m in re.finditer(r"""\si\s*=\s*["'](\d+)["']""", ctext)):
+                ctext = _read(zf, members[calc])
+                if any(m.group(1).decode() in old_ids for m in re.finditer(rb"""\si\s*=\s*["'](\d+)["']""", ctext)):
                     drop.add(calc)
                     drop_rids.add(el.attrs.get("Id", ""))
+
+    # -- a styles part we added to a workbook that had none goes when our tabs go
+    styles_name = find(rel_target(styles_rel) or "") if styles_rel is not None else None
+    if styles_ours and not wanted and styles_name is not None:
+        drop.add(styles_name)
+        drop_rids.add(STYLES_RID)
 
     # -- new part names and relationship ids
     used_ids = {el.attrs.get("Id", "") for el in rels}
@@ -1029,81 +949,59 @@ def _plan(src: BinaryIO, tabs: list[TabSpec], remove_only: bool) -> _Plan:
     # -- styles
     added: list[tuple[str, bytes]] = []
     edited: dict[str, bytes] = {}
-    styles_name = None
-    if styles_rel is not None:
-        styles_name = find(_resolve(wb_dir, styles_rel.attrs.get("Target", "")))
     xf: dict = {}
+    new_styles_name = None
     if wanted:
         if styles_name is not None:
-            st_text, st_enc = _decode(_read(zf, members[styles_name]))
-            _check_no_dtd(st_text, styles_name)
-            styles = _Styles(st_text)
-            new_styles = styles.build()
-            if new_styles != st_text:
-                edited[styles_name] = _encode(new_styles, st_enc)
+            styles = _Styles(pkg.parse(styles_name))
+            data = styles.apply()
+            if data != _read(zf, members[styles_name]):
+                edited[styles_name] = data
         else:
             styles = _Styles(_base_styles(flavor))
-            styles_name = posixpath.join(wb_dir, "styles.xml")
-            if styles_name.lower() in taken_parts:
-                styles_name = posixpath.join(wb_dir, "cw_styles.xml")
-            added.append((styles_name, styles.build().encode("utf-8")))
+            if styles_rel is not None and rel_target(styles_rel):      # a relationship to a missing part
+                new_styles_name = rel_target(styles_rel)
+            else:
+                new_styles_name = posixpath.join(wb_dir, "styles.xml")
+                if new_styles_name.lower() in taken_parts:
+                    new_styles_name = posixpath.join(wb_dir, "cw_styles.xml")
+            added.append((new_styles_name, styles.apply()))
         xf = styles.xf
 
     # -- workbook.xml
-    wb_new, must_wb, active_new = _edit_workbook(wb_text, root, sheets, ours_old, new_parts, map_index,
-                                                 rel_prefixes, flavor, users)
-    edited[wb_name] = _encode(wb_new, wb_enc)
+    active_new, expect_names = _edit_workbook(wb, sheets, ours_old, new_parts, map_index, flavor, users,
+                                              created=created or sidecar)
+    edited[wb_name] = wb.serialise()
 
     # -- workbook rels
-    p = _root(rels_text).prefix
-    ed = _Edits(rels_text)
+    rroot = rels_doc.root
     for el in rels:
         if el.attrs.get("Id") in drop_rids:
-            ed.replace(el.start, el.end, "")
+            rroot.remove(el)
     rel_type = _NS_REL[flavor] + "/worksheet"
-    new_rels = "".join(f'<{p}Relationship Id="{rid}" Type="{rel_type}" '
-                       f'Target="{_esc_attr(posixpath.relpath(part, wb_dir) if wb_dir else part)}"/>'
-                       for _, part, rid in new_parts)
-    if styles_rel is None and wanted:
-        srid = "rIdcwStyles"
-        while srid in used_ids:
-            srid += "x"
-        target = posixpath.relpath(styles_name, wb_dir) if wb_dir else styles_name
-        new_rels += (f'<{p}Relationship Id="{srid}" Type="{_NS_REL[flavor]}/styles" '
-                     f'Target="{_esc_attr(target)}"/>')
-    close = re.search(rf"</{re.escape(p)}Relationships\s*>", rels_text)
-    if close is None:
-        rroot = _root(rels_text)
-        if not rels_text[rroot.start:rroot.end].endswith("/>"):
-            raise _Malformed("Relationships is not closed")
-        tag = rels_text[rroot.start:rroot.end]
-        ed.replace(rroot.start, rroot.end, tag[:-2].rstrip() + ">" + new_rels + f"</{p}Relationships>")
-    else:
-        ed.insert(close.start(), new_rels)
-    edited[rels_name] = _encode(ed.apply(), rels_enc)
-    must_rels = [rels_text[el.start:el.end] for el in rels if el.attrs.get("Id") not in drop_rids]
+    for _, part, rid in new_parts:
+        target = posixpath.relpath(part, wb_dir) if wb_dir else part
+        rroot.append(_new("Relationship", {"Id": rid, "Type": rel_type, "Target": target}, rroot))
+    if new_styles_name is not None and styles_rel is None:
+        target = posixpath.relpath(new_styles_name, wb_dir) if wb_dir else new_styles_name
+        rroot.append(_new("Relationship", {"Id": STYLES_RID, "Type": f"{_NS_REL[flavor]}/styles",
+                                           "Target": target}, rroot))
+        if STYLES_RID in used_ids:
+            raise _Malformed(f"the relationship id {STYLES_RID} is in use")
+    edited[rels_name] = rels_doc.serialise()
 
     # -- content types
-    ctp = _root(ct_text).prefix
-    ed = _Edits(ct_text)
-    overrides = _elements(ct_text, "Override")
+    croot = ct.root
     drop_lower = {d.lower() for d in drop}
-    must_ct = []
-    for el in overrides:
-        part = _resolve("", el.attrs.get("PartName", "")).lower()
-        if part in drop_lower:
-            ed.replace(el.start, el.end, "")
-        else:
-            must_ct.append(ct_text[el.start:el.end])
-    new_ct = "".join(f'<{ctp}Override PartName="/{_esc_attr(part)}" ContentType="{CT_WORKSHEET}"/>'
-                     for _, part, _ in new_parts)
-    for name, _ in added:
-        new_ct += f'<{ctp}Override PartName="/{_esc_attr(name)}" ContentType="{CT_STYLES}"/>'
-    close = re.search(rf"</{re.escape(ctp)}Types\s*>", ct_text)
-    if close is None:
-        raise _Malformed("Types is not closed")
-    ed.insert(close.start(), new_ct)
-    edited[ct_name] = _encode(ed.apply(), ct_enc)
+    for el in croot.children("Override", CT):
+        if _resolve("", el.attrs.get("PartName", "")).lower() in drop_lower:
+            croot.remove(el)
+    content_types = {part: CT_WORKSHEET for _, part, _ in new_parts}
+    if new_styles_name is not None:
+        content_types[new_styles_name] = CT_STYLES
+    for part, ctype in content_types.items():
+        croot.append(_new("Override", {"PartName": "/" + part, "ContentType": ctype}, croot))
+    edited[ct_name] = ct.serialise()
 
     # -- our sheets (and, for links to other files, their relationships)
     for k, (tab, part, _) in enumerate(new_parts):
@@ -1111,29 +1009,32 @@ def _plan(src: BinaryIO, tabs: list[TabSpec], remove_only: bool) -> _Plan:
         external: list[tuple[str, str]] = []
         added.append((part, _sheet_xml(tab, xf, date1904, selected, flavor, external)))
         if external:
-            rels = "".join(f'<Relationship Id="{rid}" Type="{_NS_REL[flavor]}/hyperlink" '
-                           f'Target="{_esc_attr(target)}" TargetMode="External"/>' for rid, target in external)
+            srels = "".join(f'<Relationship Id="{rid}" Type="{_NS_REL[flavor]}/hyperlink" '
+                            f'Target="{_esc_attr(target)}" TargetMode="External"/>' for rid, target in external)
             added.append((_rels_of(part), (
                 '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-                f'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">{rels}'
-                '</Relationships>').encode("utf-8")))
+                f'<Relationships xmlns="{_NS_PKG_REL}">{srels}</Relationships>').encode("utf-8")))
 
-    plan = _Plan(infos, drop, edited, added, members[wb_name], zf.comment,
-                 [t.name for t in wanted], [sheets[i].name for i in ours_old])
-    plan.must_contain = {wb_name: must_wb, rels_name: must_rels, ct_name: must_ct}
-    for name, texts in plan.must_contain.items():
-        new_text = _decode(edited[name])[0]
-        for t in texts:
-            if t not in new_text:
-                raise SourceError(WRITE_FAILED, f"{name} would lose {t[:80]}")
-    for name, data in list(edited.items()) + added:
+    for name, data in added:
         if name.endswith((".xml", ".rels")):
-            _well_formed(data, name, zf, members.get(name))
+            _well_formed(data, name)
+
+    plan = _Plan(pkg.infos, drop, edited, added, members[wb_name], zf.comment,
+                 [t.name for t in wanted], [sheets[i].name for i in ours_old])
+    plan.parts = {"workbook": wb_name, "rels": rels_name, "ct": ct_name}
+    if styles_name is not None and styles_name not in drop:
+        plan.parts["styles"] = styles_name
+    elif new_styles_name is not None:
+        plan.parts["styles"] = new_styles_name
+    plan.expect = _Expect(
+        wb_dir,
+        [(sheets[i].name, sheets[i].rid) for i in users] + [(tab.name, rid) for tab, _, rid in new_parts],
+        expect_names, dangling, {s.rid for s in sheets if s.rid not in rel_by_id},
+        max(xf.values(), default=-1), content_types)
+    added_map = dict(added)
+    _check_structure(plan, lambda m: edited.get(m) or added_map.get(m) or _read(zf, members[m]),
+                     (set(members) - drop) | set(added_map))
     return plan
-
-
-def _no_dtd(*_args) -> None:
-    raise ValueError("a DOCTYPE declaration")
 
 
 def _check_xml(data: bytes) -> None:
@@ -1144,30 +1045,31 @@ def _check_xml(data: bytes) -> None:
     parser.Parse(data, True)
 
 
-def _well_formed(data: bytes, name: str, zf: zipfile.ZipFile, orig: zipfile.ZipInfo | None) -> None:
+def _no_dtd(*_args) -> None:
+    raise ValueError("a DOCTYPE declaration")
+
+
+def _well_formed(data: bytes, name: str) -> None:
+    """A part we generated: well-formed, or the write is refused (a bug of ours, never the user's)."""
     try:
         _check_xml(data)
     except (expat.ExpatError, ValueError) as exc:
-        if orig is not None:
-            try:
-                _check_xml(zf.read(orig))
-            except (expat.ExpatError, ValueError):
-                raise SourceError(NOT_A_WORKBOOK, f"{name} is not well-formed XML: {exc}") from None
         raise SourceError(WRITE_FAILED, f"{name} would not be well-formed XML: {exc}") from None
 
 
-def _drop_orphans(zf, members, find, drop: set[str]) -> None:
+def _drop_orphans(pkg: _Package, drop: set[str]) -> None:
     """Add to `drop` the rels of dropped parts and parts only they referenced (transitively)."""
     rels_cache: dict[str, list[str]] = {}
+    find = pkg.find
 
     def targets(rels_member: str) -> list[str]:
         if rels_member not in rels_cache:
             out = []
             try:
-                text, _ = _decode(_read(zf, members[rels_member]))
+                doc = pkg.parse(rels_member)
                 # xl/worksheets/_rels/sheet3.xml.rels describes xl/worksheets/sheet3.xml
                 folder = posixpath.dirname(posixpath.dirname(rels_member))
-                for el in _elements(text, "Relationship"):
+                for el in doc.root.children("Relationship", PKG_REL):
                     a = el.attrs
                     if a.get("TargetMode", "").lower() == "external":
                         continue
@@ -1179,7 +1081,7 @@ def _drop_orphans(zf, members, find, drop: set[str]) -> None:
             rels_cache[rels_member] = out
         return rels_cache[rels_member]
 
-    all_rels = [n for n in members if n.endswith(".rels")]
+    all_rels = [n for n in pkg.members if n.endswith(".rels")]
     while True:
         extra = set()
         for part in list(drop):
@@ -1206,14 +1108,19 @@ def _drop_orphans(zf, members, find, drop: set[str]) -> None:
         drop |= orphans
 
 
-def _edit_workbook(text: str, root: _Root, sheets: list[_Sheet], ours_old: list[int],
-                   new_parts: list, map_index, rel_prefixes: list[str], flavor: str,
-                   users: list[int]) -> tuple[str, list[str], int | None]:
-    ed = _Edits(text)
-    sheets_el = _first(text, "sheets")
-    p = sheets_el.prefix
+def _name_key(el: Element) -> tuple[str, str | None, str]:
+    local = el.attrs.get("localSheetId")
+    return (el.attrs.get("name", ""), local.strip() if local is not None else None, el.text)
+
+
+def _edit_workbook(wb: Document, sheets: list[_Sheet], ours_old: list[int], new_parts: list, map_index,
+                   flavor: str, users: list[int], *, created: bool
+                   ) -> tuple[int | None, list[tuple[str, str | None, str]]]:
+    """Edit the parsed workbook.xml; returns the new active tab and the defined names it must hold."""
+    book = wb.root
+    sheets_el = book.child("sheets", MAIN)
     for i in ours_old:
-        ed.replace(sheets[i].el.start, sheets[i].el.end, "")
+        sheets_el.remove(sheets[i].el)
     ids = []
     for s in sheets:
         if not s.ours:
@@ -1222,81 +1129,69 @@ def _edit_workbook(text: str, root: _Root, sheets: list[_Sheet], ours_old: list[
             except ValueError:
                 pass
     next_id = max(ids, default=0) + 1
+    rel_prefixes = [p for p, ns in book.ns.items() if ns in REL and p]
     if rel_prefixes:
-        rp, decl = rel_prefixes[0], ""
+        rp, decl = rel_prefixes[0], {}
     else:
-        rp = "r" if "r" not in root.ns else "cwr"
-        decl = f' xmlns:{rp}="{_NS_REL[flavor]}"'
-    new_sheets = []
+        rp = "r" if "r" not in book.ns else "cwr"
+        decl = {f"xmlns:{rp}": _NS_REL[flavor]}
     for k, (tab, _, rid) in enumerate(new_parts):
-        new_sheets.append(f'<{p}sheet name="{_esc_attr(tab.name)}" sheetId="{next_id + k}"{decl} {rp}:id="{rid}"/>')
-    if sheets_el.self_closed:
-        tag = text[sheets_el.start:sheets_el.end]
-        ed.replace(sheets_el.start, sheets_el.end, tag[:-2].rstrip() + ">" + "".join(new_sheets) + f"</{p}sheets>")
-    else:
-        ed.insert(sheets_el.inner_end, "".join(new_sheets))
-    must = [s.raw for s in sheets if not s.ours]
+        el = _new("sheet", {"name": tab.name, "sheetId": str(next_id + k), **decl, f"{rp}:id": rid}, sheets_el)
+        sheets_el.append(el)
 
     # -- defined names
     ours_set = set(ours_old)
-    dn_el = _first(text, "definedNames")
+    dn_el = book.child("definedNames", MAIN)
+    like = dn_el if dn_el is not None else sheets_el
     new_names = []
     for k, (tab, _, _) in enumerate(new_parts):
-        new_names.append(f'<{p}definedName name="_xlnm._FilterDatabase" localSheetId="{len(users) + k}" '
-                         f'hidden="1">{_esc(_filter_range(tab))}</{p}definedName>')
-        new_names.append(f'<{p}definedName name="{MARKER_NAME}" localSheetId="{len(users) + k}" '
-                         f'hidden="1">&quot;campaignwatch&quot;</{p}definedName>')
+        new_names.append(_new("definedName", {"name": "_xlnm._FilterDatabase", "localSheetId": str(len(users) + k),
+                                              "hidden": "1"}, like, _filter_range(tab)))
+    for k, (tab, _, _) in enumerate(new_parts):
+        new_names.append(_new("definedName", {"name": f"{LIST_NAME}{k + 1}", "hidden": "1"}, like,
+                              f"{_quote_sheet(tab.name)}!$A$1"))
+    if created and not any(el.attrs.get("localSheetId") is None and el.attrs.get("name", "").lower() == CREATED_NAME
+                           for el in (dn_el.children("definedName", MAIN) if dn_el is not None else ())):
+        new_names.append(_new("definedName", {"name": CREATED_NAME, "hidden": "1"}, like, '"campaignwatch"'))
+    expect: list[tuple[str, str | None, str]] = [_name_key(el) for el in new_names]
     if dn_el is not None:
-        kept = 0
-        names = [] if dn_el.self_closed else _elements(text, "definedName", dn_el.inner_start, dn_el.inner_end)
-        name_edits: list[tuple[int, int, str]] = []
-        for el in names:
-            a = el.attrs
-            local = a.get("localSheetId")
-            if local is not None and local.strip().isdigit():
+        for el in dn_el.children("definedName", MAIN):
+            local = el.attrs.get("localSheetId")
+            if local is None:
+                if _list_index(el.attrs.get("name", "")):
+                    dn_el.remove(el)                # the list is written afresh on each run
+                    continue
+            elif local.strip().isdigit():
                 old = int(local)
                 if old in ours_set:
-                    name_edits.append((el.start, el.end, ""))
+                    dn_el.remove(el)
                     continue
                 new = map_index(old)
                 if new is not None and new != old:
-                    tag = el.start_tag(text)
-                    new_tag = _set_attr(tag, "localSheetId", str(new))
-                    name_edits.append((el.start, el.start + len(tag), new_tag))
-                    must.append(new_tag + text[el.start + len(tag):el.end])
-                    kept += 1
-                    continue
-            must.append(text[el.start:el.end])
-            kept += 1
-        if kept or new_names or dn_el.self_closed:
-            for start, end, new_text in name_edits:
-                ed.replace(start, end, new_text)
-        if dn_el.self_closed:
-            if new_names:
-                tag = text[dn_el.start:dn_el.end]
-                ed.replace(dn_el.start, dn_el.end, tag[:-2].rstrip() + ">" + "".join(new_names)
-                           + f"</{dn_el.prefix}definedNames>")
-        elif kept == 0 and not new_names:
-            ed.replace(dn_el.start, dn_el.end, "")
-        else:
-            ed.insert(dn_el.inner_end, "".join(new_names))
+                    el.set("localSheetId", str(new))
+            expect.append(_name_key(el))
+        for el in new_names:
+            dn_el.append(el)
+        if not dn_el.elements():
+            book.remove(dn_el)
     elif new_names:
         after = None
         for local in ("externalReferences", "functionGroups", "sheets"):
-            el = _first(text, local)
-            if el is not None:
-                after = el.end
+            after = book.child(local, MAIN)
+            if after is not None:
                 break
-        ed.insert(after, f"<{p}definedNames>{''.join(new_names)}</{p}definedNames>")
+        dn_el = _new("definedNames", {}, sheets_el)
+        book.insert_after(after, dn_el)
+        for el in new_names:
+            dn_el.append(el)
 
     # -- workbook views: activeTab / firstSheet
     active_new = None
-    visible_users = [new_i for old_i, new_i in ((u, j) for j, u in enumerate(users)) if not sheets[old_i].hidden]
+    visible_users = [j for j, u in enumerate(users) if not sheets[u].hidden]
     fallback = visible_users[0] if visible_users else (len(users) if new_parts else 0)
-    for el in _elements(text, "workbookView"):
+    views = book.child("bookViews", MAIN)
+    for el in views.children("workbookView", MAIN) if views is not None else ():
         a = el.attrs
-        tag = el.start_tag(text)
-        new_tag = tag
         try:
             active = int(a.get("activeTab", "0"))
         except ValueError:
@@ -1307,7 +1202,7 @@ def _edit_workbook(text: str, root: _Root, sheets: list[_Sheet], ours_old: list[
         if active_new is None:
             active_new = mapped
         if mapped != active:
-            new_tag = _set_attr(new_tag, "activeTab", str(mapped))
+            el.set("activeTab", str(mapped))
         try:
             first = int(a.get("firstSheet", "0"))
         except ValueError:
@@ -1315,12 +1210,68 @@ def _edit_workbook(text: str, root: _Root, sheets: list[_Sheet], ours_old: list[
         fmapped = map_index(first)
         fmapped = 0 if fmapped is None else min(fmapped, mapped)
         if fmapped != first:
-            new_tag = _set_attr(new_tag, "firstSheet", str(fmapped))
-        if new_tag != tag:
-            ed.replace(el.start, el.start + len(tag), new_tag)
-    return ed.apply(), must, active_new
+            el.set("firstSheet", str(fmapped))
+    return active_new, sorted(expect, key=_sort_key)
 
 
+def _sort_key(key: tuple[str, str | None, str]) -> tuple[str, str, str]:
+    return (key[0], key[1] or "", key[2])
+
+
+def _check_structure(plan: _Plan, read, package: set[str]) -> None:
+    """The edited parts hold what they must: the sheets we expect, each with its relationship;
+    every relationship resolving to a part (unless it did not before either); our style
+    indices inside `cellXfs`; a content type for each part we added and none for a part we
+    dropped; the defined names we expect. `read(member)` gives a part's bytes as written (or
+    about to be); `package` is the set of member names. Raises SourceError(WRITE_FAILED)."""
+    exp = plan.expect
+    lower = {n.lower() for n in package}
+
+    def doc(key: str) -> Document:
+        member = plan.parts[key]
+        try:
+            return parse(read(member), member)
+        except (PartError, defusedxml.DefusedXmlException, KeyError) as exc:
+            raise SourceError(WRITE_FAILED, f"{member} does not read back: {exc}") from None
+
+    rel_ids: set[str] = set()
+    for el in doc("rels").root.children("Relationship", PKG_REL):
+        rel_ids.add(el.attrs.get("Id", ""))
+        if el.attrs.get("TargetMode", "").lower() == "external":
+            continue
+        target = _resolve(exp.wb_dir, el.attrs.get("Target", ""))
+        if target.lower() not in lower and target not in exp.dangling:
+            raise SourceError(WRITE_FAILED, f"a relationship points to {target}, which is not in the package")
+    book = doc("workbook").root
+    sheets_el = book.child("sheets", MAIN)
+    got = [(el.attrs.get("name", ""), el.attr_ns("id", REL))
+           for el in (sheets_el.children("sheet", MAIN) if sheets_el is not None else ())]
+    if got != exp.sheets:
+        raise SourceError(WRITE_FAILED, "workbook.xml does not list the expected tabs")
+    for name, rid in got:
+        if rid not in rel_ids and rid not in exp.missing_rids:
+            raise SourceError(WRITE_FAILED, f"tab {name} has no relationship")
+    dn = book.child("definedNames", MAIN)
+    names = sorted((_name_key(el) for el in (dn.children("definedName", MAIN) if dn is not None else ())),
+                   key=_sort_key)
+    if names != exp.names:
+        raise SourceError(WRITE_FAILED, "workbook.xml does not hold the expected defined names")
+    if exp.xf_max >= 0:
+        styles = plan.parts.get("styles")
+        try:
+            count = _cellxfs_count(parse(read(styles), styles)) if styles else 0
+        except (PartError, defusedxml.DefusedXmlException, KeyError) as exc:
+            raise SourceError(WRITE_FAILED, f"{styles} does not read back: {exc}") from None
+        if count <= exp.xf_max:
+            raise SourceError(WRITE_FAILED, f"the styles part has {count} cell styles; our tabs use style {exp.xf_max}")
+    overrides = {_resolve("", el.attrs.get("PartName", "")).lower(): el.attrs.get("ContentType")
+                 for el in doc("ct").root.children("Override", CT)}
+    for part, ctype in exp.content_types.items():
+        if overrides.get(part.lower()) != ctype:
+            raise SourceError(WRITE_FAILED, f"[Content_Types].xml gives {part} no content type")
+    dropped = {p.lower() for p in plan.drop}
+    if any(part in dropped and part not in lower for part in overrides):
+        raise SourceError(WRITE_FAILED, "[Content_Types].xml still lists a part that was removed")
 # =========================================================================== emit and verify
 
 def _emit(src: BinaryIO, plan: _Plan, out: BinaryIO) -> dict[str, zipfile.ZipInfo]:
@@ -1373,6 +1324,8 @@ def _verify(path: Path, plan: _Plan) -> None:
             for name, data in list(plan.edited.items()) + plan.added:
                 if zf.read(name) != data:
                     raise SourceError(WRITE_FAILED, f"{name} did not read back as written")
+            if plan.expect is not None:
+                _check_structure(plan, zf.read, set(got))
     except SourceError:
         raise
     except (OSError, zipfile.BadZipFile, EOFError, struct.error, KeyError, ValueError, zlib.error) as exc:
@@ -1421,8 +1374,12 @@ def _check_same(path: Path, expect: tuple[int, int, int]) -> None:
 
 def write_tabs(path: str | os.PathLike, tabs: list[TabSpec], *, expect_stat: tuple[int, int] | None = None,
                backups: int = 5, backup_dir: str | os.PathLike | None = None, remove_only: bool = False,
-               stale_hours: float = 12) -> WriteResult:
+               stale_hours: float = 12, sidecar: bool = False) -> WriteResult:
     """Put `tabs` into the workbook at `path` (replacing our earlier tabs), leaving everything else as it was.
+
+    `remove_only` (clean): remove our tabs and whatever we added to the package (the list of
+    our tabs, a styles part the workbook did not have). `sidecar`: the workbook must be one
+    campaignwatch created (`write_new`), else NAME_TAKEN.
 
     Raises SourceError: LOCKED, CHANGED, NAME_TAKEN, WRITE_FAILED, and the reading codes
     (MISSING, PERMISSION, TRUNCATED, NOT_A_WORKBOOK, ENCRYPTED, HOSTILE_XML, UNSUPPORTED …).
@@ -1456,7 +1413,7 @@ def write_tabs(path: str | os.PathLike, tabs: list[TabSpec], *, expect_stat: tup
             if _identity(os.fstat(src.fileno())) != base:
                 raise SourceError(CHANGED, "", path=path)
             try:
-                plan = _plan(src, tabs, remove_only)
+                plan = _plan(src, tabs, remove_only, sidecar=sidecar)
             except _Malformed as exc:
                 raise SourceError(NOT_A_WORKBOOK, f"campaignwatch cannot edit its structure: {exc}") from None
             except (zipfile.BadZipFile, EOFError, struct.error, zlib.error) as exc:
@@ -1611,6 +1568,7 @@ def _empty_package() -> bytes:
             '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
             f'<workbook xmlns="{ns}" xmlns:r="{rel}"><workbookPr/>'
             '<bookViews><workbookView activeTab="0"/></bookViews><sheets></sheets>'
+            f'<definedNames><definedName name="{CREATED_NAME}" hidden="1">"campaignwatch"</definedName></definedNames>'
             '<calcPr calcId="191029"/></workbook>'),
         "xl/_rels/workbook.xml.rels": (
             '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -1626,20 +1584,60 @@ def _empty_package() -> bytes:
     return buf.getvalue()
 
 
-def write_sidecar(path: str | os.PathLike, tabs: list[TabSpec], *, stale_hours: float = 12) -> WriteResult:
-    """Write a fresh workbook holding only `tabs` at `sidecar_path(path)`, atomically."""
-    return write_new(sidecar_path(path), tabs, stale_hours=stale_hours)
+def write_sidecar(path: str | os.PathLike, tabs: list[TabSpec], *, backups: int = 5,
+                  backup_dir: str | os.PathLike | None = None, stale_hours: float = 12) -> WriteResult:
+    """Write `tabs` into `sidecar_path(path)`: a new workbook the first time; afterwards the
+    sidecar is a workbook like any other (the team's tabs kept, a backup kept). A file of that
+    name that campaignwatch did not make (no `_cw_created` mark, or not a workbook at all) is
+    left alone: NAME_TAKEN."""
+    target = sidecar_path(path)
+    if not os.path.lexists(target):
+        try:
+            return write_new(target, tabs, stale_hours=stale_hours)
+        except SourceError as exc:
+            if exc.code != NAME_TAKEN:          # NAME_TAKEN: the file appeared meanwhile; look at it
+                raise
+    try:
+        return write_tabs(target, tabs, backups=backups, backup_dir=backup_dir, stale_hours=stale_hours,
+                          sidecar=True)
+    except SourceError as exc:
+        if exc.code in (NOT_A_WORKBOOK, TRUNCATED, ENCRYPTED, HOSTILE_XML, TOO_LARGE):
+            raise SourceError(NAME_TAKEN, "it is not a workbook campaignwatch made", path=target) from None
+        raise
+
+
+_NO_LINK = {errno.EPERM, errno.EXDEV, errno.EMLINK, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP}
+
+
+def _place_new(tmp: Path, target: Path) -> None:
+    """Move the finished temp file to `target`, which must not exist (a hard link cannot
+    replace a file; where links are not supported, a check just before the replace)."""
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        raise SourceError(NAME_TAKEN, "a file of that name is already there", path=target) from None
+    except OSError as exc:
+        if exc.errno not in _NO_LINK:
+            raise
+        if os.path.lexists(target):
+            raise SourceError(NAME_TAKEN, "a file of that name is already there", path=target) from None
+        safety.replace(tmp, target)
+        return
+    _unlink(tmp)
+    safety.fsync_dir(target.parent)
 
 
 def write_new(target: str | os.PathLike, tabs: list[TabSpec], *, stale_hours: float = 12) -> WriteResult:
-    """Write a fresh workbook holding only `tabs` at `target` (replacing it), atomically."""
+    """Create a workbook holding only `tabs` at `target`, atomically; it carries the
+    `_cw_created` mark. An existing file is never replaced (NAME_TAKEN): write into it with
+    `write_tabs` (or `write_sidecar`)."""
     t0 = time.perf_counter()
     target = Path(target)
     if not tabs:
         raise ValueError("a sidecar workbook needs at least one tab")
     _validate_tabs(tabs)
-    if target.exists():
-        _check_lock(target, stale_hours)
+    if os.path.lexists(target):
+        raise SourceError(NAME_TAKEN, "a file of that name is already there", path=target)
     plan = _plan(io.BytesIO(_empty_package()), tabs, False)
     safety.remove_stale_temps(target)
     tmp = safety.temp_path(target)
@@ -1650,11 +1648,8 @@ def write_new(target: str | os.PathLike, tabs: list[TabSpec], *, stale_hours: fl
             out.flush()
             os.fsync(out.fileno())
         _verify(tmp, plan)
-        if target.exists():
-            safety.copy_mode(target.stat(), tmp)
-        else:
-            os.chmod(tmp, safety.default_mode())
-        safety.replace(tmp, target)
+        os.chmod(tmp, safety.default_mode())
+        _place_new(tmp, target)
     except PermissionError:
         _unlink(tmp)
         raise SourceError(PERMISSION, f"cannot write in {target.parent}", path=target) from None
