@@ -539,7 +539,7 @@ def test_stale_lock_is_ignored(tmp_path):
         os.utime(lock, (old, old))
     assert find_lock(path, stale_hours=12) is None
     assert find_lock(path, stale_hours=72) == "Anna Li"
-    write_tabs(path, [make_tab()])
+    write_tabs(path, [make_tab()], stale_hours=12)     # the default honours it (72 h)
     assert tab_name("summary", "en") in sheet_names(path)
 
 

@@ -152,7 +152,8 @@ def _write(result: SyncResult, path: Path, tabs, cfg: Config) -> None:
             out = xlsx.write_tabs(path, tabs, expect_stat=result.check.stat, backups=cfg["output.backups"],
                                   stale_hours=cfg["output.stale_lock_hours"])
         else:
-            out = xlsx.write_sidecar(path, tabs)
+            out = xlsx.write_sidecar(path, tabs, backups=cfg["output.backups"],
+                                     stale_hours=cfg["output.stale_lock_hours"])
         result.written = str(out.path)
     except SourceError as err:
         result.write_error = err

@@ -1374,7 +1374,7 @@ def _check_same(path: Path, expect: tuple[int, int, int]) -> None:
 
 def write_tabs(path: str | os.PathLike, tabs: list[TabSpec], *, expect_stat: tuple[int, int] | None = None,
                backups: int = 5, backup_dir: str | os.PathLike | None = None, remove_only: bool = False,
-               stale_hours: float = 12, sidecar: bool = False) -> WriteResult:
+               stale_hours: float = safety.DEFAULT_STALE_HOURS, sidecar: bool = False) -> WriteResult:
     """Put `tabs` into the workbook at `path` (replacing our earlier tabs), leaving everything else as it was.
 
     `remove_only` (clean): remove our tabs and whatever we added to the package (the list of
@@ -1495,7 +1495,7 @@ def list_backups(path: str | os.PathLike, backup_dir: str | os.PathLike | None =
 
 def restore(path: str | os.PathLike, backup: str | os.PathLike | None = None,
             backup_dir: str | os.PathLike | None = None, *, backups: int = 5,
-            stale_hours: float = 12) -> Path:
+            stale_hours: float = safety.DEFAULT_STALE_HOURS) -> Path:
     """Put back the newest (or the chosen) backup of `path`, atomically; returns the backup used.
 
     The current file is backed up first, so a restore can itself be undone.
@@ -1585,7 +1585,7 @@ def _empty_package() -> bytes:
 
 
 def write_sidecar(path: str | os.PathLike, tabs: list[TabSpec], *, backups: int = 5,
-                  backup_dir: str | os.PathLike | None = None, stale_hours: float = 12) -> WriteResult:
+                  backup_dir: str | os.PathLike | None = None, stale_hours: float = safety.DEFAULT_STALE_HOURS) -> WriteResult:
     """Write `tabs` into `sidecar_path(path)`: a new workbook the first time; afterwards the
     sidecar is a workbook like any other (the team's tabs kept, a backup kept). A file of that
     name that campaignwatch did not make (no `_cw_created` mark, or not a workbook at all) is
@@ -1627,7 +1627,7 @@ def _place_new(tmp: Path, target: Path) -> None:
     safety.fsync_dir(target.parent)
 
 
-def write_new(target: str | os.PathLike, tabs: list[TabSpec], *, stale_hours: float = 12) -> WriteResult:
+def write_new(target: str | os.PathLike, tabs: list[TabSpec], *, stale_hours: float = safety.DEFAULT_STALE_HOURS) -> WriteResult:
     """Create a workbook holding only `tabs` at `target`, atomically; it carries the
     `_cw_created` mark. An existing file is never replaced (NAME_TAKEN): write into it with
     `write_tabs` (or `write_sidecar`)."""
