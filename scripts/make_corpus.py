@@ -88,7 +88,7 @@ def third_party(src: Path) -> None:
         out.mkdir(exist_ok=True)
         shutil.copyfile(lo, out / lo.name)
         lines += ["[[file]]", f'path = "libreoffice/{lo.name}"', 'package = "libreoffice-common (Debian)"',
-                  'version = "4:7.4.7-1"', f'origin = "Debian package libreoffice-common: {lo}"',
+                  'version = "4:7.4.7-1+deb12u14"', f'origin = "Debian package libreoffice-common: {lo}"',
                   'licence = "MPL-2.0"', f'sha256 = "{hashlib.sha256(lo.read_bytes()).hexdigest()}"', ""]
     (TP / "MANIFEST.toml").write_text("\n".join(lines), encoding="utf-8")
 
