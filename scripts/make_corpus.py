@@ -139,7 +139,7 @@ def esc(s: str) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
-def sheet_xml(rows, *, strings: str = "inline", sst: list | None = None, styled: bool = True,
+def sheet_xml(rows, *, strings: str = "inline", sst: list | None = None,
               extra_cells: list[tuple[str, str]] = (), dimension: str | None = None) -> str:
     """A worksheet. strings: "inline" (<is>), "shared" (index into sst) or "str" (t="str")."""
     out = [f'<worksheet xmlns="{NS}" xmlns:r="{RNS}">']
@@ -347,7 +347,7 @@ def errors_and_uncalculated() -> bytes:
 def dates_1904_hand() -> bytes:
     rows = [r[:] for r in CAMPAIGNS]
     rows[1][4], rows[1][5] = 45930 - 1462, 46021 - 1462
-    return package({"Campaigns": sheet_xml(rows, styled=True), "Expenses": sheet_xml(EXPENSES)},
+    return package({"Campaigns": sheet_xml(rows), "Expenses": sheet_xml(EXPENSES)},
                    workbook_pr='<workbookPr date1904="1"/>')
 
 
