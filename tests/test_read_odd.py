@@ -342,3 +342,18 @@ def _error(fn) -> SourceError:
 
 def _code(fn) -> str:
     return _error(fn).code
+
+
+def test_a_long_sheet_needs_no_exact_count(tmp_path, monkeypatch):
+    """150,000 rows x 3 columns: rows past 99,999 are looked at one by one, never the whole sheet again."""
+    rows = "".join(f'<row r="{r}"><c r="A{r}"><v>{r}</v></c><c r="B{r}" t="inlineStr"><is><t>x</t></is></c>'
+                   f'<c r="C{r}"><v>1.5</v></c></row>' for r in range(1, 150_001))
+    base = small_book(tmp_path / "base.xlsx")
+    path = _edit_sheet(base, tmp_path / "long.xlsx", lambda d: re.sub(
+        rb"<sheetData>.*</sheetData>", lambda _: b"<sheetData>" + rows.encode() + b"</sheetData>", d, flags=re.S))
+    monkeypatch.setattr(package, "_extent_scan", lambda *a: pytest.fail("exact count of a sheet within the limit"))
+    assert inspect(path).kind == "xlsx"                             # bound 150,000 x 26 columns
+    monkeypatch.undo()
+    assert inspect(path, Limits(max_cells=450_000)).kind == "xlsx"  # exact: 150,000 x 3
+    err = _error(lambda: inspect(path, Limits(max_cells=449_999)))
+    assert err.code == TOO_LARGE and "450,000" in err.detail

@@ -951,6 +951,11 @@ class _Extent:
         return f"{verb.format(refs)} a grid of {self.rows * self.cols:,} cells"
 
 
+def _count_cells(content: bytes, cell_open: bytes) -> int:
+    """Cell start tags in `content` (not <cols>, <col ...>: the byte after the name must end it)."""
+    return sum(content.count(cell_open + d) for d in (b" ", b">", b"/", b"\t", b"\r", b"\n"))
+
+
 class _SheetScanner:
     """Finds error cells and uncalculated formula cells in a worksheet part fed in chunks.
 
@@ -1058,18 +1063,25 @@ class _SheetScanner:
         if gt >= 0 and buf[gt - 1] == 0x2F:            # <c .../> or <row .../>: no value
             return
         ref = m.group(1)
-        end = -1
-        if gt >= 0:
-            end = buf.find(pat.cell_close if is_cell else pat.row_close, gt, hi)
-            if end >= 0 and pat.value.search(buf, gt, end) is None:
-                return
         if is_cell:
+            if gt >= 0:
+                end = buf.find(pat.cell_close, gt, hi)
+                if end >= 0 and pat.value.search(buf, gt, end) is None:
+                    return
             pos = _ref_to_rc(ref)
             if pos is not None:
                 self.extent.add(pos[0], pos[1], ref.decode("ascii"))
-        elif ref.isdigit() and 1 <= int(ref) <= _MAX_ROW:
-            # cells without r in this row: as many columns as cells (all of them when unseen)
-            width = buf.count(pat.cell_open, gt, end) if gt >= 0 and end >= 0 else _MAX_COL
+            return
+        # a far row: it counts for its cells without r= (cells with one are hits themselves)
+        gt = buf.find(b">", m.end()) if gt < 0 else gt
+        if gt < 0 or not ref.isdigit() or not 1 <= int(ref) <= _MAX_ROW:
+            return
+        end = buf.find(pat.row_close, gt)
+        content = buf[gt:end] if end >= 0 else buf[gt:]
+        cells = _count_cells(content, pat.cell_open)
+        positional = cells - content.count(pat.cell_open + b' r="')
+        if positional > 0 and pat.value.search(content) is not None:
+            width = cells if end >= 0 else _MAX_COL             # the rest of the row is unseen
             self.extent.add(int(ref) - 1, max(width, 1) - 1, "row " + ref.decode("ascii"))
 
     def _cell_tag(self, buf: bytes, child: int, lo: int, window: int) -> tuple[bytes, int] | None:
