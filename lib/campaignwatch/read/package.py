@@ -13,7 +13,17 @@
 2. For .xlsx/.xlsm it streams every worksheet part once and finds the cells calamine
    hands over as empty strings: formula error cells (``<c t="e">…<v>#DIV/0!</v></c>``)
    and formula cells that have an ``<f>`` but no cached ``<v>`` (files written by
-   openpyxl and friends that were never recalculated).
+   openpyxl and friends that were never recalculated).  The same pass bounds each sheet's
+   grid from the cells' own references (never ``<dimension ref>``): calamine allocates the
+   whole grid from A1 to the farthest value, so a single value in XFD1048576 would need
+   ~512 GB; a sheet whose grid exceeds `Limits.max_cells` is TOO_LARGE, naming the cell.
+
+The workbook part is found through ``_rels/.rels`` (`workbook_part`), member names with
+backslashes are accepted, and a package calamine cannot follow as it is (workbook part not
+at xl/workbook.xml, a sheet part outside xl/worksheets/, Excel 4 macro sheets) gets
+`PackageInfo.layout`; `calamine_copy` then gives calamine a tidied copy.  An .xls whose
+OLE2 structure our reader finds damaged is not refused here: `PackageInfo.damaged` says
+what is wrong, and calamine decides (read_workbook raises DAMAGED if it cannot read it).
 
 Coordinates are zero-based and *absolute*: A1 is (0, 0), B4 is (3, 1).  That is the
 grid python-calamine returns with ``to_python(skip_empty_area=False)``; with the

@@ -2,7 +2,10 @@
 
 The package is inspected first (`package.inspect`): it refuses broken and hostile files
 with one clear `SourceError`, and finds what calamine hands over as empty strings —
-formula error cells and formulas without a calculated value.
+formula error cells and formulas without a calculated value — and bounds each tab's grid
+(`Limits.max_cells`) before calamine allocates it.  Whatever calamine raises, including a
+Rust panic (pyo3's PanicException, a BaseException), becomes one `SourceError` of this
+source; KeyboardInterrupt, SystemExit and GeneratorExit still propagate.
 """
 from __future__ import annotations
 
