@@ -471,7 +471,7 @@ def test_xls_filepass_and_datemode(tmp_path):
     assert inspect(tmp_path / "win.xls").date1904 is False
     full = (tmp_path / "mac.xls").read_bytes()
     (tmp_path / "cut.xls").write_bytes(full[:2000])
-    assert code_of(tmp_path / "cut.xls") == TRUNCATED
+    assert inspect(tmp_path / "cut.xls").damaged        # calamine decides (tests/test_read_odd.py)
     (tmp_path / "old.xlsx").write_bytes(full)          # an .xls renamed .xlsx is not "encrypted"
     assert code_of(tmp_path / "old.xlsx") == NOT_A_WORKBOOK
     (tmp_path / "doc.xls").write_bytes(cfb({"WordDocument": bytes(5000)}))

@@ -224,6 +224,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("limits.max_compression_ratio", 200,
             "Refuse a workbook part over 1 MiB that inflates more than this many times its packed size.",
             allowed=Between(1, 100_000)),
+    Setting("limits.max_cells", 20_000_000,
+            "Refuse a tab whose grid, from A1 to its farthest value, has more cells than this (about 45 bytes "
+            "of memory each while it is read): a stray value in XFD1048576 would need 17 billion.",
+            allowed=Between(1000, 17_179_869_184)),
     Setting("google.credentials", "",
             "Service-account key file (JSON) for Google Sheets sources (relative to config.toml); "
             "empty: $GOOGLE_APPLICATION_CREDENTIALS.",

@@ -51,7 +51,8 @@ class SourceResult:
 
 def limits(cfg: Config) -> package.Limits:
     return package.Limits(max_total_bytes=cfg["limits.max_uncompressed_mb"] * 1024 * 1024,
-                          max_ratio=cfg["limits.max_compression_ratio"])
+                          max_ratio=cfg["limits.max_compression_ratio"],
+                          max_cells=cfg["limits.max_cells"])
 
 
 def language(cfg: Config, asked: str | None, detected: str | None) -> str:

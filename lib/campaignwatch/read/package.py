@@ -13,7 +13,17 @@
 2. For .xlsx/.xlsm it streams every worksheet part once and finds the cells calamine
    hands over as empty strings: formula error cells (``<c t="e">…<v>#DIV/0!</v></c>``)
    and formula cells that have an ``<f>`` but no cached ``<v>`` (files written by
-   openpyxl and friends that were never recalculated).
+   openpyxl and friends that were never recalculated).  The same pass bounds each sheet's
+   grid from the cells' own references (never ``<dimension ref>``): calamine allocates the
+   whole grid from A1 to the farthest value, so a single value in XFD1048576 would need
+   ~512 GB; a sheet whose grid exceeds `Limits.max_cells` is TOO_LARGE, naming the cell.
+
+The workbook part is found through ``_rels/.rels`` (`workbook_part`), member names with
+backslashes are accepted, and a package calamine cannot follow as it is (workbook part not
+at xl/workbook.xml, a sheet part outside xl/worksheets/, Excel 4 macro sheets) gets
+`PackageInfo.layout`; `calamine_copy` then gives calamine a tidied copy.  An .xls whose
+OLE2 structure our reader finds damaged is not refused here: `PackageInfo.damaged` says
+what is wrong, and calamine decides (read_workbook raises DAMAGED if it cannot read it).
 
 Coordinates are zero-based and *absolute*: A1 is (0, 0), B4 is (3, 1).  That is the
 grid python-calamine returns with ``to_python(skip_empty_area=False)``; with the
@@ -31,6 +41,7 @@ from __future__ import annotations
 import codecs
 import copy
 import functools
+import io
 import os
 import posixpath
 import re
@@ -43,6 +54,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterator
 from urllib.parse import unquote
 from xml.etree.ElementTree import ParseError
+from xml.sax.saxutils import escape
 
 import defusedxml
 import defusedxml.ElementTree as SafeET
@@ -50,7 +62,7 @@ import defusedxml.ElementTree as SafeET
 __all__ = [
     "SourceError", "Limits", "PackageInfo", "inspect", "message",
     "MISSING", "NOT_A_WORKBOOK", "TRUNCATED", "ENCRYPTED", "TOO_LARGE", "ZIP_BOMB",
-    "HOSTILE_XML", "UNSUPPORTED", "PERMISSION", "CODES",
+    "HOSTILE_XML", "UNSUPPORTED", "PERMISSION", "DAMAGED", "CODES", "workbook_part", "calamine_copy",
     "LOCKED", "CHANGED", "NAME_TAKEN", "WRITE_FAILED", "NOT_CAMPAIGN", "BAD_BACKUP",
 ]
 
@@ -65,6 +77,7 @@ ZIP_BOMB = "zip_bomb"
 HOSTILE_XML = "hostile_xml"
 UNSUPPORTED = "unsupported"
 PERMISSION = "permission"
+DAMAGED = "damaged"          # the internal structure is broken, whoever made the copy
 # writer codes (write/xlsx.py)
 LOCKED = "locked"
 CHANGED = "changed"
@@ -75,7 +88,7 @@ NOT_CAMPAIGN = "not_campaign"
 # `restore --backup FILE` where FILE is not a workbook of the same kind (write/safety.check_backup)
 BAD_BACKUP = "bad_backup"
 CODES = (MISSING, NOT_A_WORKBOOK, TRUNCATED, ENCRYPTED, TOO_LARGE, ZIP_BOMB,
-         HOSTILE_XML, UNSUPPORTED, PERMISSION,
+         HOSTILE_XML, UNSUPPORTED, PERMISSION, DAMAGED,
          LOCKED, CHANGED, NAME_TAKEN, WRITE_FAILED, NOT_CAMPAIGN, BAD_BACKUP)
 
 
@@ -105,8 +118,8 @@ _MESSAGES: dict[str, dict[str, str]] = {
                    "Excel and save a new copy), then run again.",
         ENCRYPTED: "{name} is password-protected{detail}: remove the password (File › Info › Protect "
                    "Workbook) or save an unprotected copy, then run again.",
-        TOO_LARGE: "{name} is too large to read safely{detail}: split it into smaller workbooks or "
-                   "delete unused sheets, then run again.",
+        TOO_LARGE: "{name} is too large to read safely{detail}: clear stray values far outside the "
+                   "tables, delete unused sheets or split it into smaller workbooks, then run again.",
         ZIP_BOMB: "{name} was not opened because it unpacks to far more data than its size suggests, "
                   "the way malicious “zip bomb” files do{detail}: get a fresh copy from a trusted source.",
         HOSTILE_XML: "{name} was not opened because it contains XML declarations (DOCTYPE/ENTITY) that "
@@ -117,6 +130,8 @@ _MESSAGES: dict[str, dict[str, str]] = {
         PERMISSION: "{name} could not be opened or saved because access was denied{detail}: close it in "
                     "Excel if it is open and check your permissions on the file and its folder, then "
                     "run again.",
+        DAMAGED: "The internal structure of {name} is damaged{detail}: if Excel or LibreOffice can open it, "
+                 "save it there again (as .xlsx), then run again.",
         "": "{name} could not be read{detail}: open it in Excel or LibreOffice and save it as .xlsx, "
             "then run again.",
         LOCKED: "{name} is open in Excel or LibreOffice{detail}, so campaignwatch did not write to it: "
@@ -139,7 +154,7 @@ _MESSAGES: dict[str, dict[str, str]] = {
                         "打开并另存为 .xlsx 后重试。",
         TRUNCATED: "{name} 已损坏或不完整{detail}：请重新下载或复制（或用 Excel 打开后另存一份）后重试。",
         ENCRYPTED: "{name} 受密码保护{detail}：请取消密码（文件 › 信息 › 保护工作簿）或另存一份未加密的副本后重试。",
-        TOO_LARGE: "{name} 太大，无法安全读取{detail}：请拆分成较小的工作簿或删除不用的工作表后重试。",
+        TOO_LARGE: "{name} 太大，无法安全读取{detail}：请清除表格以外远处的零散数值、删除不用的工作表或拆分成较小的工作簿后重试。",
         ZIP_BOMB: "{name} 解压后的数据量远超其文件大小，与恶意“压缩炸弹”文件特征相同，因此未打开{detail}："
                   "请从可信来源重新获取该文件。",
         HOSTILE_XML: "{name} 含有可被用来攻击本机的 XML 声明（DOCTYPE/ENTITY），因此未打开{detail}："
@@ -148,6 +163,7 @@ _MESSAGES: dict[str, dict[str, str]] = {
                      ".xlsb、.ods）后重试。",
         PERMISSION: "无法打开或保存 {name}，访问被拒绝{detail}：如果它正在 Excel 中打开请先关闭，"
                     "并检查文件及其所在文件夹的权限后重试。",
+        DAMAGED: "{name} 的内部结构已损坏{detail}：如果 Excel 或 LibreOffice 能打开它，请在其中重新保存（另存为 .xlsx）后重试。",
         "": "无法读取 {name}{detail}：请用 Excel 或 LibreOffice 打开并另存为 .xlsx 后重试。",
         LOCKED: "{name} 正在 Excel 或 LibreOffice 中打开{detail}，campaignwatch 未写入：请先关闭它"
                 "（或请对方关闭）后重试。",
@@ -193,6 +209,7 @@ class Limits:
     max_total_bytes: int = 2 * 1024**3      # total uncompressed
     max_ratio: int = 200                    # per member, checked only for members whose uncompressed size > 1 MiB
     max_members: int = 10000
+    max_cells: int = 20_000_000             # rows x columns of one sheet's grid (from A1), ~45 bytes each
 
 
 @dataclass
@@ -203,6 +220,13 @@ class PackageInfo:
     sheet_parts: dict[str, str] = field(default_factory=dict)   # sheet name -> zip member path (xlsx/xlsm only)
     error_cells: dict[str, dict[tuple[int, int], str]] = field(default_factory=dict)   # sheet -> {(row0, col0): "#DIV/0!"}
     uncalculated_cells: dict[str, set[tuple[int, int]]] = field(default_factory=dict)  # sheet -> {(row0, col0)}
+    # xlsx/xlsm laid out in a way python-calamine cannot follow (the workbook part not at
+    # xl/workbook.xml, a sheet outside xl/worksheets/, an Excel 4 macro sheet): why; read it
+    # through `calamine_copy(path)`.  Empty for a package in the usual layout.
+    layout: str = ""
+    # xls whose OLE2 structure our own reader found damaged (e.g. "sector 41 lies past the end
+    # of the file"); calamine may still read it.  Empty when the structure is sound.
+    damaged: str = ""
 
 
 KINDS = {".xlsx": "xlsx", ".xlsm": "xlsm", ".xls": "xls", ".xlsb": "xlsb", ".ods": "ods"}
@@ -575,11 +599,12 @@ def _inspect_ooxml(p: Path, fh: BinaryIO, kind: str, head: bytes, size: int, lim
         _raise_for_ole_in_zip_format(fh, size, kind)
     zf = _open_zip(fh, head, size, limits)
     budget = _Budget(limits)
-    members = {i.filename: i for i in zf.infolist()}
-    wb_info = members.get("xl/workbook.xml")
-    if wb_info is None:
-        raise SourceError(NOT_A_WORKBOOK, _zip_identity(members, "xl/workbook.xml is missing"))
-    done: set[str] = set()
+    members = _members(zf)
+    wb_name = _workbook_part(zf, members, budget)
+    if wb_name is None:
+        raise SourceError(NOT_A_WORKBOOK, _zip_identity(members, "it has no workbook part (xl/workbook.xml)"))
+    wb_info = members[wb_name]
+    done: set[str] = {members[n].filename for n in ("_rels/.rels",) if n in members}
 
     ct = members.get("[Content_Types].xml")
     if ct is not None:
@@ -587,9 +612,11 @@ def _inspect_ooxml(p: Path, fh: BinaryIO, kind: str, head: bytes, size: int, lim
         done.add(ct.filename)
     workbook = _parse_xml(_read_member(zf, wb_info, budget, _MAX_PARSED_PART), wb_info.filename)
     done.add(wb_info.filename)
-    rels_info = members.get("xl/_rels/workbook.xml.rels")
+    wb_dir = posixpath.dirname(wb_name)
+    rels_name = _rels_of(wb_name)
+    rels_info = members.get(rels_name)
     if rels_info is None:
-        raise SourceError(NOT_A_WORKBOOK, "xl/_rels/workbook.xml.rels is missing")
+        raise SourceError(NOT_A_WORKBOOK, f"{rels_name} is missing")
     rels = _parse_xml(_read_member(zf, rels_info, budget, _MAX_PARSED_PART), rels_info.filename)
     done.add(rels_info.filename)
 
@@ -604,21 +631,25 @@ def _inspect_ooxml(p: Path, fh: BinaryIO, kind: str, head: bytes, size: int, lim
                 name = sheet.get("name")
                 if _local(sheet.tag) == "sheet" and name is not None:
                     sheet_rids.append((name, _attr(sheet, "id")))
-    targets: dict[str, str] = {}
+    targets: dict[str, tuple[str, str]] = {}           # rId -> (target, relationship type)
     for el in rels.iter():
         if _local(el.tag) != "Relationship" or (el.get("TargetMode") or "").lower() == "external":
             continue
         rid, target = el.get("Id"), el.get("Target")
         if rid and target:
-            targets[rid] = target
+            targets[rid] = (target, el.get("Type") or "")
 
+    layout = "" if wb_name == "xl/workbook.xml" else f"its workbook part is {wb_name}"
     sheet_parts: dict[str, str] = {}
     for name, rid in sheet_rids:
-        target = targets.get(rid or "")
-        member = _resolve_target(target, members) if target else None
+        target, rel_type = targets.get(rid or "", ("", ""))
+        member = _resolve_target(target, members, wb_dir) if target else None
         if member is None:
             raise SourceError(TRUNCATED, f"the part for sheet '{name}' is missing")
-        sheet_parts[name] = member
+        sheet_parts[name] = members[member].filename
+        if not layout and not member.startswith(_CALAMINE_SHEET_DIRS):
+            layout = (f"'{name}' is an Excel 4 macro sheet" if _is_macrosheet(rel_type, member)
+                      else f"the part of sheet '{name}' is {member}")
     by_part: dict[str, list[str]] = {}
     for name, member in sheet_parts.items():
         by_part.setdefault(member, []).append(name)
@@ -632,18 +663,96 @@ def _inspect_ooxml(p: Path, fh: BinaryIO, kind: str, head: bytes, size: int, lim
         if names is None:
             _drain_member(zf, info, budget)
             continue
-        found_err, found_unc = _scan_sheet(zf, info, budget)
+        found_err, found_unc, extent = _scan_sheet(zf, info, budget, limits.max_cells)
+        if extent.bound > limits.max_cells:
+            raise SourceError(TOO_LARGE, f"tab '{names[0]}': {extent.cells()}, "
+                                         f"limits.max_cells is {limits.max_cells:,}")
         for name in names:
             if found_err:
                 errors[name] = dict(found_err)
             if found_unc:
                 uncalculated[name] = set(found_unc)
-    return PackageInfo(p, kind, date1904, sheet_parts, errors, uncalculated)
+    return PackageInfo(p, kind, date1904, sheet_parts, errors, uncalculated, layout=layout)
 
 
-def _resolve_target(target: str, members: dict[str, zipfile.ZipInfo]) -> str | None:
+# where python-calamine looks for sheets (it types a sheet by the folder of its part)
+_CALAMINE_SHEET_DIRS = ("xl/worksheets/", "xl/chartsheets/", "xl/dialogsheets/")
+_OFFICE_DOCUMENT = ("/officeDocument/2006/relationships/officeDocument",       # transitional
+                    "/officeDocument/relationships/officeDocument")            # strict
+_WORKBOOK_TYPES = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+                   "application/vnd.ms-excel.sheet.macroEnabled.main+xml",
+                   "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml",
+                   "application/vnd.ms-excel.template.macroEnabled.main+xml")
+
+
+def _norm(name: str) -> str:
+    """A zip member name as a package part name: forward slashes (some writers use "\\"), no leading "/"."""
+    return name.replace("\\", "/").lstrip("/")
+
+
+def _members(zf: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
+    """Members by normalised part name; two members that normalise alike are refused."""
+    members: dict[str, zipfile.ZipInfo] = {}
+    for info in zf.infolist():
+        if info.filename.endswith(("/", "\\")):
+            continue
+        name = _norm(info.filename)
+        if name in members:
+            raise SourceError(NOT_A_WORKBOOK, "the zip holds two parts with the same name")
+        members[name] = info
+    return members
+
+
+def _rels_of(part: str) -> str:
+    """xl/workbook.xml -> xl/_rels/workbook.xml.rels"""
+    folder, base = posixpath.split(part)
+    return posixpath.join(folder, "_rels", base + ".rels")
+
+
+def _is_macrosheet(rel_type: str, part: str) -> bool:
+    return rel_type.lower().endswith("macrosheet") or "/macrosheets/" in "/" + part.lower()
+
+
+def workbook_part(zf: zipfile.ZipFile) -> str | None:
+    """The zip member name of an .xlsx/.xlsm package's workbook part, or None if it has none.
+
+    Found the way Excel finds it: the officeDocument relationship of ``_rels/.rels``; then a
+    part whose content type (``[Content_Types].xml``) is a workbook's; then
+    ``xl/workbook.xml``.  Member names with backslashes are matched as if they had "/", and
+    the name returned is the member's own (use it with ``zf.open``).  XML is parsed with
+    defusedxml; a hostile or broken ``_rels/.rels`` raises `SourceError`.
+    """
+    members = _members(zf)
+    found = _workbook_part(zf, members, _Budget(Limits()))
+    return members[found].filename if found else None
+
+
+def _workbook_part(zf: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], budget: _Budget) -> str | None:
+    root_rels = members.get("_rels/.rels")
+    if root_rels is not None:
+        rels = _parse_xml(_read_member(zf, root_rels, budget, _MAX_PARSED_PART), root_rels.filename)
+        for el in rels.iter():
+            if _local(el.tag) == "Relationship" and (el.get("Type") or "").endswith(_OFFICE_DOCUMENT):
+                found = _resolve_target(el.get("Target") or "", members, "")
+                if found is not None:
+                    return found
+    ct = members.get("[Content_Types].xml")
+    if ct is not None:
+        types = _parse_xml(_read_member(zf, ct, budget, _MAX_PARSED_PART), ct.filename)
+        for el in types.iter():
+            if _local(el.tag) == "Override" and (el.get("ContentType") or "").strip() in _WORKBOOK_TYPES:
+                found = _resolve_target(el.get("PartName") or "", members, "")
+                if found is not None:
+                    return found
+    return "xl/workbook.xml" if "xl/workbook.xml" in members else None
+
+
+def _resolve_target(target: str, members: dict[str, zipfile.ZipInfo], base: str = "xl") -> str | None:
+    """The normalised member a relationship target names, relative to the folder `base`."""
     target = target.replace("\\", "/").strip()
-    path = target.lstrip("/") if target.startswith("/") else posixpath.join("xl", target)
+    if not target:
+        return None
+    path = target.lstrip("/") if target.startswith("/") else posixpath.join(base, target)
     candidates = [posixpath.normpath(path)]
     decoded = unquote(candidates[0])
     if decoded != candidates[0]:
@@ -656,6 +765,79 @@ def _resolve_target(target: str, members: dict[str, zipfile.ZipInfo]) -> str | N
         if candidate.lower() in lowered:
             return lowered[candidate.lower()]
     return None
+
+
+def calamine_copy(path: str | Path) -> io.BytesIO:
+    """An in-memory copy of an .xlsx/.xlsm package (one `inspect` accepted) in the layout
+    python-calamine expects, for a package whose `PackageInfo.layout` is not empty.
+
+    The workbook part becomes xl/workbook.xml (its relationships xl/_rels/workbook.xml.rels,
+    every target absolute), shared strings and styles xl/sharedStrings.xml and xl/styles.xml,
+    a worksheet outside xl/worksheets/ moves there, member names get forward slashes, and
+    Excel 4 macro sheets are left out of the sheet list (they hold macros, not data).
+    Members are stored uncompressed: the copy costs one inflate of the package.
+    """
+    with zipfile.ZipFile(path) as zf:
+        budget = _Budget(Limits(max_total_bytes=1 << 62))       # inspect() checked the sizes
+        members = _members(zf)
+        wb_name = _workbook_part(zf, members, budget)
+        if wb_name is None:
+            raise SourceError(NOT_A_WORKBOOK, "it has no workbook part", path=path)
+        wb_dir = posixpath.dirname(wb_name)
+        rels_name = _rels_of(wb_name)
+        rels = _parse_xml(_read_member(zf, members[rels_name], budget, _MAX_PARSED_PART), rels_name)
+        moved = {wb_name: "xl/workbook.xml", rels_name: "xl/_rels/workbook.xml.rels"}
+        dropped: set[str] = set()
+        kept: list[tuple[str, str, str]] = []                       # (Id, Type, absolute Target)
+        for n, el in enumerate(rels.iter()):
+            if _local(el.tag) != "Relationship":
+                continue
+            rid, rtype, target = el.get("Id") or "", el.get("Type") or "", el.get("Target") or ""
+            if (el.get("TargetMode") or "").lower() == "external":
+                continue
+            part = _resolve_target(target, members, wb_dir)
+            if part is None:
+                continue
+            if _is_macrosheet(rtype, part):
+                dropped.add(rid)
+                continue
+            kind = rtype.rsplit("/", 1)[-1]
+            new = {"sharedStrings": "xl/sharedStrings.xml", "styles": "xl/styles.xml"}.get(kind, part)
+            if kind == "worksheet" and not part.startswith("xl/worksheets/"):
+                new = f"xl/worksheets/cw-moved-{n}.xml"
+            if new != part:
+                moved[part] = new
+                if _rels_of(part) in members:
+                    moved[_rels_of(part)] = _rels_of(new)
+            kept.append((rid, rtype, "/" + new))
+        workbook = _read_member(zf, members[wb_name], budget, _MAX_PARSED_PART)
+        for rid in dropped:
+            workbook = re.sub(rb"<(?:[A-Za-z_][\w.\-]*:)?sheet\s[^>]*?:id\s*=\s*[\"']"
+                              + re.escape(rid.encode()) + rb"[\"'][^>]*?/>", b"", workbook)
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as dst:
+            for name, info in members.items():
+                if name in (wb_name, rels_name, "_rels/.rels") or name in moved.values() and name not in moved:
+                    continue
+                with zf.open(info) as src, dst.open(moved.get(name, name), "w", force_zip64=True) as sink:
+                    while chunk := src.read(_CHUNK):
+                        sink.write(chunk)
+            dst.writestr("xl/workbook.xml", workbook)
+            dst.writestr("xl/_rels/workbook.xml.rels", _rels_xml(kept))
+            dst.writestr("_rels/.rels", _rels_xml([("rId1", "http://schemas.openxmlformats.org/officeDocument/"
+                                                   "2006/relationships/officeDocument", "xl/workbook.xml")]))
+    out.seek(0)
+    return out
+
+
+def _rels_xml(rels: list[tuple[str, str, str]]) -> bytes:
+    items = "".join(f'<Relationship Id="{escape(i, _QUOTE)}" Type="{escape(t, _QUOTE)}" '
+                    f'Target="{escape(g, _QUOTE)}"/>' for i, t, g in rels)
+    return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns='
+            f'"http://schemas.openxmlformats.org/package/2006/relationships">{items}</Relationships>').encode()
+
+
+_QUOTE = {'"': "&quot;"}
 
 
 def _zip_identity(members: dict[str, zipfile.ZipInfo], fallback: str) -> str:
@@ -742,6 +924,10 @@ class _Patterns:
         self.v_name = prefix + b"v"
         self.v_open = b"<" + prefix + b"v>"
         self.sheetdata_close = b"</" + prefix + b"sheetData>"
+        self.row_open = b"<" + prefix + b"row"
+        self.row_close = b"</" + prefix + b"row>"
+        # a value: <is> (an inline string, even empty) or a <v> with text; calamine skips the rest
+        self.value = re.compile(rb"<" + p + rb"(?:is\b|v\b[^>/]*>" + _WS + rb"[^<\s])")
         # f-element (with content or self-closing), then optionally an EMPTY v-element, then the end
         # of the cell.  The pattern starts at the "f" rather than the "<": re scans for a literal
         # first character, and "f" is rare in sheet XML while "<" is everywhere (2x faster).
@@ -752,6 +938,45 @@ class _Patterns:
 
 
 _CELL_DELIMS = frozenset(b" \t\r\n>/")
+
+
+# A reference that may lie beyond row 99,999 or column Z: a cell in column AA or later, or a
+# cell or row with a six- or seven-digit row number.  Everything else lies inside A1:Z99999.
+_FAR_REF = re.compile(rb' r="([A-Z]{2,3}[0-9]{1,7}|[A-Z]?[0-9]{6,7})"')
+_NEAR_ROWS, _NEAR_COLS = 99_999, 26
+
+
+@dataclass
+class _Extent:
+    """How far a sheet's values reach: its grid from A1 is `rows` x `cols` cells."""
+    rows: int = 0
+    cols: int = 0
+    row_ref: str = ""       # a cell (or row) that sets `rows`
+    col_ref: str = ""       # a cell that sets `cols`
+    exact: bool = False     # False: only the references outside A1:Z99999 were looked at
+
+    def add(self, row: int, col: int, ref: str) -> None:
+        if row + 1 > self.rows:
+            self.rows, self.row_ref = row + 1, ref
+        if col + 1 > self.cols:
+            self.cols, self.col_ref = col + 1, ref
+
+    @property
+    def bound(self) -> int:
+        """Cells of the grid, or (when not exact) an upper bound of it."""
+        if self.exact:
+            return self.rows * self.cols
+        return max(self.rows, _NEAR_ROWS) * max(self.cols, _NEAR_COLS)
+
+    def cells(self) -> str:
+        refs = " and ".join(dict.fromkeys(r for r in (self.row_ref, self.col_ref) if r))
+        verb = "values in {} make" if " and " in refs else "a value in {} makes"
+        return f"{verb.format(refs)} a grid of {self.rows * self.cols:,} cells"
+
+
+def _count_cells(content: bytes, cell_open: bytes) -> int:
+    """Cell start tags in `content` (not <cols>, <col ...>: the byte after the name must end it)."""
+    return sum(content.count(cell_open + d) for d in (b" ", b">", b"/", b"\t", b"\r", b"\n"))
 
 
 class _SheetScanner:
@@ -771,6 +996,7 @@ class _SheetScanner:
         self.errors: dict[tuple[int, int], str] = {}
         self.uncalculated: set[tuple[int, int]] = set()
         self.needs_positional = False    # a hit without an r="A1" reference
+        self.extent = _Extent()          # of the values outside A1:Z99999 (see _FAR_REF)
 
     def feed(self, chunk: bytes) -> None:
         if self.state == 2:
@@ -838,6 +1064,48 @@ class _SheetScanner:
             f_start = m.start() - k
             if f_start >= lo and buf.startswith(lead, f_start):
                 self._uncalc_hit(buf, m, f_start, lo)
+        for m in _FAR_REF.finditer(buf, lo, hi):
+            self._far_hit(buf, m, lo, hi)
+
+    def _far_hit(self, buf: bytes, m: re.Match, lo: int, hi: int) -> None:
+        """A reference outside A1:Z99999: count it when its cell (or row) holds a value.
+
+        When the end of the element is not in the buffer, it counts (the bound only errs upwards).
+        """
+        lt = buf.rfind(b"<", max(lo, m.start() - 4096), m.start())
+        if lt < 0:
+            return
+        pat = self.pat
+        k = lt + len(pat.cell_open)
+        is_cell = buf.startswith(pat.cell_open, lt) and buf[k:k + 1] in (b" ", b"\t", b"\r", b"\n")
+        k = lt + len(pat.row_open)
+        is_row = buf.startswith(pat.row_open, lt) and buf[k:k + 1] in (b" ", b"\t", b"\r", b"\n")
+        if not (is_cell or is_row):
+            return
+        gt = buf.find(b">", m.end(), hi)
+        if gt >= 0 and buf[gt - 1] == 0x2F:            # <c .../> or <row .../>: no value
+            return
+        ref = m.group(1)
+        if is_cell:
+            if gt >= 0:
+                end = buf.find(pat.cell_close, gt, hi)
+                if end >= 0 and pat.value.search(buf, gt, end) is None:
+                    return
+            pos = _ref_to_rc(ref)
+            if pos is not None:
+                self.extent.add(pos[0], pos[1], ref.decode("ascii"))
+            return
+        # a far row: it counts for its cells without r= (cells with one are hits themselves)
+        gt = buf.find(b">", m.end()) if gt < 0 else gt
+        if gt < 0 or not ref.isdigit() or not 1 <= int(ref) <= _MAX_ROW:
+            return
+        end = buf.find(pat.row_close, gt)
+        content = buf[gt:end] if end >= 0 else buf[gt:]
+        cells = _count_cells(content, pat.cell_open)
+        positional = cells - content.count(pat.cell_open + b' r="')
+        if positional > 0 and pat.value.search(content) is not None:
+            width = cells if end >= 0 else _MAX_COL             # the rest of the row is unseen
+            self.extent.add(int(ref) - 1, max(width, 1) - 1, "row " + ref.decode("ascii"))
 
     def _cell_tag(self, buf: bytes, child: int, lo: int, window: int) -> tuple[bytes, int] | None:
         """Start tag (and its end offset) of the cell whose content holds the child starting at `child`."""
@@ -894,7 +1162,9 @@ class _SheetScanner:
             self.uncalculated.add(pos)
 
 
-def _scan_sheet(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budget):
+def _scan_sheet(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budget, max_cells: int = Limits.max_cells):
+    """(error cells, uncalculated cells, extent) of one worksheet part; the extent is exact when
+    its quick bound exceeds `max_cells`."""
     scanner = _SheetScanner()
     guard = _PrologGuard(info.filename)
     for chunk in _to_utf8(_iter_member(zf, info, budget)):
@@ -902,11 +1172,14 @@ def _scan_sheet(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budget):
         scanner.feed(chunk)
     guard.close()
     scanner.close()
+    extent = scanner.extent
+    if extent.bound > max_cells:
+        extent = _extent_scan(zf, info) or extent
     if scanner.needs_positional:
         found = _positional_scan(zf, info)
         if found is not None:
-            return found
-    return scanner.errors, scanner.uncalculated
+            return (*found, extent)
+    return scanner.errors, scanner.uncalculated, extent
 
 
 class _ChunkReader:
@@ -929,6 +1202,61 @@ class _ChunkReader:
         return out
 
 
+def _iter_cells(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[tuple[int, int, object]]:
+    """(row0, col0, element) of every cell, positioned as calamine does: a row without r is the
+    previous row + 1; a cell without r is the previous cell + 1 (first: column A).  The element
+    is cleared once the caller has looked at it.  Raises ParseError for a malformed part."""
+    budget = _Budget(Limits(max_total_bytes=info.file_size))   # sizes were already verified
+    row, col = -1, -1
+    sheet_data = None
+    source = _ChunkReader(_iter_member(zf, info, budget))
+    for event, el in SafeET.iterparse(source, events=("start", "end"), forbid_dtd=True):
+        tag = _local(el.tag)
+        if event == "start":
+            if tag == "sheetData":
+                sheet_data = el
+            elif tag == "row":
+                r = el.get("r")
+                row = int(r) - 1 if r and r.strip().isdigit() else row + 1
+                col = -1
+            elif tag == "c":
+                pos = _ref_to_rc(el.get("r", "").encode("ascii", "replace")) if el.get("r") else None
+                if pos is None:
+                    col += 1
+                else:
+                    row, col = pos
+            continue
+        if tag == "c":
+            yield row, col, el
+            el.clear()
+        elif tag == "row" and sheet_data is not None:
+            sheet_data.clear()
+
+
+def _extent_scan(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> _Extent | None:
+    """The exact extent of the cells holding a value (None when the part is not well-formed XML)."""
+    extent = _Extent(exact=True)
+    try:
+        for row, col, el in _iter_cells(zf, info):
+            for kid in el:
+                name = _local(kid.tag)
+                if name == "is" or (name == "v" and (kid.text or "").strip()):
+                    extent.add(row, col, _rc_to_ref(row, col))
+                    break
+    except ParseError:
+        return None
+    return extent
+
+
+def _rc_to_ref(row: int, col: int) -> str:
+    letters = ""
+    col += 1
+    while col:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return f"{letters}{row + 1}"
+
+
 def _positional_scan(zf: zipfile.ZipFile, info: zipfile.ZipInfo):
     """Slow path for sheets whose cells lack r="A1": walk every row and cell like calamine does.
 
@@ -938,39 +1266,16 @@ def _positional_scan(zf: zipfile.ZipFile, info: zipfile.ZipInfo):
     """
     errors: dict[tuple[int, int], str] = {}
     uncalculated: set[tuple[int, int]] = set()
-    budget = _Budget(Limits(max_total_bytes=info.file_size))   # sizes were already verified
-    row, col = -1, -1
-    sheet_data = None
-    source = _ChunkReader(_iter_member(zf, info, budget))
     try:
-        for event, el in SafeET.iterparse(source, events=("start", "end"), forbid_dtd=True):
-            tag = _local(el.tag)
-            if event == "start":
-                if tag == "sheetData":
-                    sheet_data = el
-                elif tag == "row":
-                    r = el.get("r")
-                    row = int(r) - 1 if r and r.strip().isdigit() else row + 1
-                    col = -1
-                elif tag == "c":
-                    pos = _ref_to_rc(el.get("r", "").encode("ascii", "replace")) if el.get("r") else None
-                    if pos is None:
-                        col += 1
-                    else:
-                        row, col = pos
-                continue
-            if tag == "c":
-                kids = {_local(k.tag): k for k in el}
-                t = (el.get("t") or "").strip()
-                v = kids.get("v")
-                value = (v.text or "").strip() if v is not None else ""
-                if t == "e" and value:
-                    errors[(row, col)] = value
-                elif "f" in kids and not value and not (t == "str" and v is not None):
-                    uncalculated.add((row, col))
-                el.clear()
-            elif tag == "row" and sheet_data is not None:
-                sheet_data.clear()
+        for row, col, el in _iter_cells(zf, info):
+            kids = {_local(k.tag): k for k in el}
+            t = (el.get("t") or "").strip()
+            v = kids.get("v")
+            value = (v.text or "").strip() if v is not None else ""
+            if t == "e" and value:
+                errors[(row, col)] = value
+            elif "f" in kids and not value and not (t == "str" and v is not None):
+                uncalculated.add((row, col))
     except ParseError:
         return None
     return errors, uncalculated
@@ -1115,8 +1420,8 @@ class _Cfb:
             raise _CfbTruncated(f"sector {s} lies past the end of the file")
         self.fh.seek((s + 1) * self.ss)
         data = self.fh.read(self.ss)
-        if len(data) < self.ss:
-            raise _CfbTruncated("short sector")
+        if len(data) < self.ss:               # the last sector, cut short: padded, as other readers do
+            data += bytes(self.ss - len(data))
         return data
 
     def _chain(self, start: int, fat, limit: int | None = None) -> Iterator[int]:
@@ -1211,17 +1516,17 @@ def _inspect_xls(p: Path, fh: BinaryIO, head: bytes, size: int) -> PackageInfo:
         if "EncryptedPackage" in names or "EncryptionInfo" in names:
             raise SourceError(ENCRYPTED, "")
         stream = cfb.read_stream(("Workbook", "Book", "WORKBOOK", "BOOK"), 1 << 20)
-    except _CfbTruncated as exc:
-        raise SourceError(TRUNCATED, str(exc)) from None
     except (_CfbError, struct.error, IndexError, ValueError) as exc:
-        raise SourceError(NOT_A_WORKBOOK, f"the OLE2 structure is broken: {_short(exc)}") from None
+        # calamine may still read it (it reads less of the file than we check): it decides
+        return PackageInfo(p, "xls", False, damaged=_short(exc) or "broken OLE2 structure")
     if stream is None:
         if "WordDocument" in names:
             raise SourceError(NOT_A_WORKBOOK, "it is a Word document")
         if "PowerPoint Document" in names:
             raise SourceError(NOT_A_WORKBOOK, "it is a PowerPoint presentation")
         raise SourceError(NOT_A_WORKBOOK, "the file has no workbook stream")
-    return PackageInfo(p, "xls", _biff_globals(stream), {}, {}, {})
+    short = "short sector" if (size - 512) % cfb.ss else ""       # the last sector is cut short
+    return PackageInfo(p, "xls", _biff_globals(stream), {}, {}, {}, damaged=short)
 
 
 def _biff_globals(stream: bytes) -> bool:

@@ -2,7 +2,10 @@
 
 The package is inspected first (`package.inspect`): it refuses broken and hostile files
 with one clear `SourceError`, and finds what calamine hands over as empty strings —
-formula error cells and formulas without a calculated value.
+formula error cells and formulas without a calculated value — and bounds each tab's grid
+(`Limits.max_cells`) before calamine allocates it.  Whatever calamine raises, including a
+Rust panic (pyo3's PanicException, a BaseException), becomes one `SourceError` of this
+source; KeyboardInterrupt, SystemExit and GeneratorExit still propagate.
 """
 from __future__ import annotations
 
@@ -39,13 +42,23 @@ class RawWorkbook:
 
 def read_workbook(path: str | Path, limits: package.Limits | None = None) -> RawWorkbook:
     path = Path(path)
-    info = package.inspect(path, limits or package.Limits())
+    limits = limits or package.Limits()
+    info = package.inspect(path, limits)
     try:
-        book = calamine.CalamineWorkbook.from_path(str(path))
+        if info.layout:          # e.g. the workbook part not at xl/workbook.xml: calamine reads a tidied copy
+            book = calamine.CalamineWorkbook.from_filelike(package.calamine_copy(path))
+        else:
+            book = calamine.CalamineWorkbook.from_path(str(path))
+    except SourceError:
+        raise
     except calamine.PasswordError:
         raise SourceError(package.ENCRYPTED, path=path) from None
     except (calamine.CalamineError, calamine.ZipError, calamine.XmlError, ValueError, OSError) as exc:
-        raise SourceError(package.NOT_A_WORKBOOK, _first_line(exc), path=path) from None
+        raise _reader_error(exc, info) from None
+    except _FATAL:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - a panic in calamine (pyo3 PanicException) is a BaseException
+        raise _reader_error(exc, info) from None
     sheets, generated = [], []
     try:
         for meta in book.sheets_metadata:
@@ -54,14 +67,41 @@ def read_workbook(path: str | Path, limits: package.Limits | None = None) -> Raw
             if is_generated(meta.name):
                 generated.append(meta.name)
                 continue
-            rows = book.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)
+            sheet = book.get_sheet_by_name(meta.name)
+            grid = (sheet.end[0] + 1) * (sheet.end[1] + 1) if sheet.height else 0
+            if grid > limits.max_cells:       # the scan above covers .xlsx/.xlsm; this the other formats
+                raise SourceError(package.TOO_LARGE, f"tab '{meta.name}': a grid of {grid:,} cells, "
+                                                     f"limits.max_cells is {limits.max_cells:,}", path=path)
+            rows = sheet.to_python(skip_empty_area=False)
             sheets.append(Sheet(meta.name, rows, info.error_cells.get(meta.name, {}),
                                 info.uncalculated_cells.get(meta.name, set())))
+    except SourceError:
+        raise
     except Exception as exc:  # calamine raises several unrelated types for damaged parts
-        raise SourceError(package.NOT_A_WORKBOOK, _first_line(exc), path=path) from None
+        raise _reader_error(exc, info) from None
+    except _FATAL:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - a panic in calamine (pyo3 PanicException)
+        raise _reader_error(exc, info) from None
     finally:
         book.close()
     return RawWorkbook(path, info.kind, info.date1904, sheets, generated)
+
+
+# Never turned into a source error: the user or the interpreter wants to stop.
+_FATAL = (KeyboardInterrupt, SystemExit, GeneratorExit)
+
+
+def _reader_error(exc: BaseException, info: package.PackageInfo) -> SourceError:
+    """calamine's refusal as one source error: a damaged OLE2 structure (.xls) is `damaged`; any
+    other Exception means the file is not a workbook we can read; a panic (a BaseException such
+    as pyo3's PanicException) in a sound file is calamine's fault: `internal`."""
+    text = _first_line(exc)
+    if info.damaged or text.startswith("Cfb error"):
+        return SourceError(package.DAMAGED, info.damaged or text.removeprefix("Cfb error: "), path=info.path)
+    if not isinstance(exc, Exception):
+        return package.internal(exc, info.path)
+    return SourceError(package.NOT_A_WORKBOOK, text, path=info.path)
 
 
 def _first_line(exc: BaseException) -> str:
