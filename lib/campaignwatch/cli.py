@@ -344,13 +344,22 @@ def cmd_clean(args, cfg) -> int:
         say(f"removed the generated tabs from {args.source}")
         return EXIT_OK
     path = Path(args.source)
+    opts = {"backups": cfg["output.backups"], "stale_hours": cfg["output.stale_lock_hours"]}
     try:
-        out = xlsx.write_tabs(path, [], remove_only=True, backups=cfg["output.backups"],
-                              stale_hours=cfg["output.stale_lock_hours"])
+        if path.suffix.lower() in xlsx.SIDECAR_SOURCES:          # read-only formats: our tabs live in the sidecar
+            out = xlsx.clean_sidecar(path, **opts)
+            if out is None:
+                say(f"nothing to clean: {path} has no sidecar {xlsx.sidecar_path(path).name}")
+                return EXIT_OK
+            path = out.path
+        else:
+            out = xlsx.write_tabs(path, [], remove_only=True, **opts)
     except SourceError as err:
         print(f"campaignwatch: {message(err)}", file=sys.stderr)
         return EXIT_SOURCE
-    say(f"removed the generated tabs from {path}" + (f" (backup: {out.backup})" if out.backup else ""))
+    gone = not path.exists()
+    say((f"removed {path}, which held only generated tabs" if gone else f"removed the generated tabs from {path}")
+        + (f" (backup: {out.backup})" if out.backup else ""))
     return EXIT_OK
 
 

@@ -468,15 +468,42 @@ def _iter_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budget) ->
         raise SourceError(ENCRYPTED, f"{info.filename}: {_short(exc)}") from None
 
 
-def _to_utf8(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    """Pass UTF-8 through untouched; transcode a UTF-16 part (BOM-marked) on the fly."""
+def utf16_codec(head: bytes) -> str | None:
+    """The codec of an XML part that is UTF-16 — BOM-marked, or without a BOM starting with
+    `<` as two bytes — or None (UTF-8 and everything else)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if head.startswith(b"<\x00"):
+        return "utf-16-le"
+    if head.startswith(b"\x00<"):
+        return "utf-16-be"
+    return None
+
+
+def to_utf8_xml(data: bytes) -> bytes:
+    """A whole XML part as UTF-8 (its declaration saying so): UTF-16 parts are allowed by the
+    package spec, python-calamine reads only UTF-8."""
+    codec = utf16_codec(data[:4])
+    if codec is None:
+        return data
+    text = data.decode(codec, errors="replace")
+    text = re.sub(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])[^"']*(["'])""", r"\1UTF-8\2", text, count=1)
+    return text.encode("utf-8")
+
+
+def _to_utf8(chunks: Iterator[bytes], found: set | None = None, name: str = "") -> Iterator[bytes]:
+    """Pass UTF-8 through untouched; transcode a UTF-16 part (with or without a BOM) on the
+    fly, adding `name` to `found` when one is."""
     first = True
     decoder = None
     for chunk in chunks:
         if first:
             first = False
-            if chunk.startswith((b"\xff\xfe", b"\xfe\xff")):
-                decoder = codecs.getincrementaldecoder("utf-16")(errors="replace")
+            codec = utf16_codec(chunk[:4])
+            if codec:
+                decoder = codecs.getincrementaldecoder(codec)(errors="replace")
+                if found is not None:
+                    found.add(name)
         yield decoder.decode(chunk).encode("utf-8") if decoder else chunk
     if decoder:
         tail = decoder.decode(b"", final=True)
@@ -547,15 +574,16 @@ class _PrologGuard:
             self.head = b""
 
 
-def _drain_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budget) -> None:
-    """Inflate a member fully (size verification); check the prolog of XML parts."""
+def _drain_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budget, utf16: set | None = None) -> None:
+    """Inflate a member fully (size verification); check the prolog of XML parts (noting a
+    UTF-16 one in `utf16`)."""
     chunks = _iter_member(zf, info, budget)
     if not info.filename.lower().endswith(_XMLISH):
         for _ in chunks:
             pass
         return
     guard = _PrologGuard(info.filename)
-    for chunk in _to_utf8(chunks):
+    for chunk in _to_utf8(chunks, utf16, info.filename):
         guard.feed(chunk)
     guard.close()
 
@@ -567,8 +595,10 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budget, li
 
 
 def _parse_xml(data: bytes, member: str):
-    """Parse a small part with defusedxml (expat reads a BOM-marked UTF-16 part itself)."""
-    _check_prolog(b"".join(_to_utf8(iter([data]))), member, complete=True)
+    """Parse a small part with defusedxml (a UTF-16 part as UTF-8: expat refuses one whose
+    declaration names a multi-byte encoding when it has no BOM)."""
+    data = to_utf8_xml(data)
+    _check_prolog(data, member, complete=True)
     try:
         return SafeET.fromstring(data, forbid_dtd=True)
     except defusedxml.DefusedXmlException:
@@ -656,14 +686,15 @@ def _inspect_ooxml(p: Path, fh: BinaryIO, kind: str, head: bytes, size: int, lim
 
     errors: dict[str, dict[tuple[int, int], str]] = {}
     uncalculated: dict[str, set[tuple[int, int]]] = {}
+    utf16 = {n for n in done if n.lower().endswith(_XMLISH) and utf16_codec(_peek(zf, n))}
     for info in zf.infolist():                     # archive order: sequential reads
         if info.filename in done or info.filename.endswith("/"):
             continue
         names = by_part.get(info.filename)
         if names is None:
-            _drain_member(zf, info, budget)
+            _drain_member(zf, info, budget, utf16)
             continue
-        found_err, found_unc, extent = _scan_sheet(zf, info, budget, limits.max_cells)
+        found_err, found_unc, extent = _scan_sheet(zf, info, budget, limits.max_cells, utf16)
         if extent.bound > limits.max_cells:
             raise SourceError(TOO_LARGE, f"tab '{names[0]}': {extent.cells()}, "
                                          f"limits.max_cells is {limits.max_cells:,}")
@@ -672,6 +703,8 @@ def _inspect_ooxml(p: Path, fh: BinaryIO, kind: str, head: bytes, size: int, lim
                 errors[name] = dict(found_err)
             if found_unc:
                 uncalculated[name] = set(found_unc)
+    if not layout and utf16:
+        layout = f"{sorted(utf16)[0]} is UTF-16"
     return PackageInfo(p, kind, date1904, sheet_parts, errors, uncalculated, layout=layout)
 
 
@@ -767,14 +800,20 @@ def _resolve_target(target: str, members: dict[str, zipfile.ZipInfo], base: str 
     return None
 
 
+def _peek(zf: zipfile.ZipFile, name: str) -> bytes:
+    with zf.open(name) as fh:
+        return fh.read(4)
+
+
 def calamine_copy(path: str | Path) -> io.BytesIO:
     """An in-memory copy of an .xlsx/.xlsm package (one `inspect` accepted) in the layout
     python-calamine expects, for a package whose `PackageInfo.layout` is not empty.
 
     The workbook part becomes xl/workbook.xml (its relationships xl/_rels/workbook.xml.rels,
     every target absolute), shared strings and styles xl/sharedStrings.xml and xl/styles.xml,
-    a worksheet outside xl/worksheets/ moves there, member names get forward slashes, and
-    Excel 4 macro sheets are left out of the sheet list (they hold macros, not data).
+    a worksheet outside xl/worksheets/ moves there, member names get forward slashes, UTF-16
+    XML parts become UTF-8, and Excel 4 macro sheets are left out of the sheet list (they hold
+    macros, not data).
     Members are stored uncompressed: the copy costs one inflate of the package.
     """
     with zipfile.ZipFile(path) as zf:
@@ -810,7 +849,7 @@ def calamine_copy(path: str | Path) -> io.BytesIO:
                 if _rels_of(part) in members:
                     moved[_rels_of(part)] = _rels_of(new)
             kept.append((rid, rtype, "/" + new))
-        workbook = _read_member(zf, members[wb_name], budget, _MAX_PARSED_PART)
+        workbook = to_utf8_xml(_read_member(zf, members[wb_name], budget, _MAX_PARSED_PART))
         for rid in dropped:
             workbook = re.sub(rb"<(?:[A-Za-z_][\w.\-]*:)?sheet\s[^>]*?:id\s*=\s*[\"']"
                               + re.escape(rid.encode()) + rb"[\"'][^>]*?/>", b"", workbook)
@@ -820,6 +859,11 @@ def calamine_copy(path: str | Path) -> io.BytesIO:
                 if name in (wb_name, rels_name, "_rels/.rels") or name in moved.values() and name not in moved:
                     continue
                 with zf.open(info) as src, dst.open(moved.get(name, name), "w", force_zip64=True) as sink:
+                    head = src.read(4)
+                    if name.lower().endswith(_XMLISH) and utf16_codec(head):
+                        sink.write(to_utf8_xml(head + src.read()))         # calamine reads UTF-8 only
+                        continue
+                    sink.write(head)
                     while chunk := src.read(_CHUNK):
                         sink.write(chunk)
             dst.writestr("xl/workbook.xml", workbook)
@@ -1162,12 +1206,13 @@ class _SheetScanner:
             self.uncalculated.add(pos)
 
 
-def _scan_sheet(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budget, max_cells: int = Limits.max_cells):
+def _scan_sheet(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budget, max_cells: int = Limits.max_cells,
+                utf16: set | None = None):
     """(error cells, uncalculated cells, extent) of one worksheet part; the extent is exact when
     its quick bound exceeds `max_cells`."""
     scanner = _SheetScanner()
     guard = _PrologGuard(info.filename)
-    for chunk in _to_utf8(_iter_member(zf, info, budget)):
+    for chunk in _to_utf8(_iter_member(zf, info, budget), utf16, info.filename):
         guard.feed(chunk)
         scanner.feed(chunk)
     guard.close()

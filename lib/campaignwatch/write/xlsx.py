@@ -82,7 +82,7 @@ from ..tabspec import FILLS, FORMATS, TabSpec
 from . import safety
 from .parts import CT, MAIN, PKG_REL, REL, Document, Element, PartError, esc_attr, esc_text, parse
 
-__all__ = ["WriteResult", "write_tabs", "restore", "list_backups", "sidecar_path", "write_sidecar",
+__all__ = ["WriteResult", "write_tabs", "restore", "list_backups", "sidecar_path", "write_sidecar", "clean_sidecar",
            "write_new", "IN_PLACE", "TAB_COLOR"]
 
 IN_PLACE = (".xlsx", ".xlsm")
@@ -124,6 +124,10 @@ class WriteResult:
 
 class _Malformed(Exception):
     """A part we must edit does not have the shape we can edit safely."""
+
+
+class OnlyGenerated(SourceError):
+    """Removing our tabs would leave no tab: every tab of the workbook is ours (a sidecar)."""
 
 
 class TabTooLarge(ValueError):
@@ -257,7 +261,7 @@ def _resolve(base_dir: str, target: str) -> str:
 
 
 def _rels_of(part: str) -> str:
-    folder, base = posixpath.split(part)
+    folder, base = posixpath.split(part.replace("\\", "/"))
     return posixpath.join(folder, "_rels", base + ".rels")
 
 
@@ -769,11 +773,13 @@ class _Package:
             if info.flag_bits & 0x1:
                 raise SourceError(ENCRYPTED, "the zip parts are encrypted")
             self.members[info.filename] = info
-            self.lower[info.filename.lower()] = info.filename
+            # found case-blind and with backslashes read as "/" (some writers name parts xl\workbook.xml);
+            # a part keeps its own name when it is copied or edited
+            self.lower[info.filename.replace("\\", "/").lower()] = info.filename
         self.workbook = self._workbook_part()
 
     def find(self, name: str) -> str | None:
-        return name if name in self.members else self.lower.get(name.lower())
+        return name if name in self.members else self.lower.get(name.replace("\\", "/").lower())
 
     def parse(self, member: str) -> Document:
         return _parse(self.zf, self.members[member])
@@ -797,8 +803,8 @@ class _Package:
 def _plan(src: BinaryIO, tabs: list[TabSpec], remove_only: bool, *, sidecar: bool = False) -> _Plan:
     pkg = _Package(src)
     zf, members, find = pkg.zf, pkg.members, pkg.find
-    wb_name = pkg.workbook
-    wb_dir = posixpath.dirname(wb_name)
+    wb_name = pkg.workbook                          # the member's own name (it may hold backslashes)
+    wb_dir = posixpath.dirname(wb_name.replace("\\", "/"))
     rels_name = find(_rels_of(wb_name))
     ct_name = find("[Content_Types].xml")
     if rels_name is None or ct_name is None:
@@ -886,7 +892,7 @@ def _plan(src: BinaryIO, tabs: list[TabSpec], remove_only: bool, *, sidecar: boo
 
     users = [i for i, s in enumerate(sheets) if not s.ours]
     if not users and not wanted:
-        raise SourceError(WRITE_FAILED, "removing the generated tabs would leave the workbook without a tab")
+        raise OnlyGenerated(WRITE_FAILED, "removing the generated tabs would leave the workbook without a tab")
     if not wanted and all(sheets[i].hidden for i in users):
         raise SourceError(WRITE_FAILED, "removing the generated tabs would leave no visible tab")
     new_index = {old: j for j, old in enumerate(users)}
@@ -1068,7 +1074,7 @@ def _drop_orphans(pkg: _Package, drop: set[str]) -> None:
             try:
                 doc = pkg.parse(rels_member)
                 # xl/worksheets/_rels/sheet3.xml.rels describes xl/worksheets/sheet3.xml
-                folder = posixpath.dirname(posixpath.dirname(rels_member))
+                folder = posixpath.dirname(posixpath.dirname(rels_member.replace("\\", "/")))
                 for el in doc.root.children("Relationship", PKG_REL):
                     a = el.attrs
                     if a.get("TargetMode", "").lower() == "external":
@@ -1225,7 +1231,7 @@ def _check_structure(plan: _Plan, read, package: set[str]) -> None:
     dropped; the defined names we expect. `read(member)` gives a part's bytes as written (or
     about to be); `package` is the set of member names. Raises SourceError(WRITE_FAILED)."""
     exp = plan.expect
-    lower = {n.lower() for n in package}
+    lower = {n.replace("\\", "/").lower() for n in package}
 
     def doc(key: str) -> Document:
         member = plan.parts[key]
@@ -1530,6 +1536,7 @@ def restore(path: str | os.PathLike, backup: str | os.PathLike | None = None,
 
 
 # =========================================================================== sidecar (.xls/.xlsb/.ods)
+SIDECAR_SOURCES = (".xls", ".xlsb", ".ods")      # read, never written: our tabs go to NAME.campaignwatch.xlsx
 
 def sidecar_path(path: str | os.PathLike) -> Path:
     """Where the generated tabs go for a workbook we do not write in place: NAME.campaignwatch.xlsx."""
@@ -1604,6 +1611,38 @@ def write_sidecar(path: str | os.PathLike, tabs: list[TabSpec], *, backups: int 
         if exc.code in (NOT_A_WORKBOOK, TRUNCATED, ENCRYPTED, HOSTILE_XML, TOO_LARGE):
             raise SourceError(NAME_TAKEN, "it is not a workbook campaignwatch made", path=target) from None
         raise
+
+
+def clean_sidecar(path: str | os.PathLike, *, backups: int = 5, backup_dir: str | os.PathLike | None = None,
+                  stale_hours: float = safety.DEFAULT_STALE_HOURS) -> WriteResult | None:
+    """`clean` for a .xls/.xlsb/.ods source: its sidecar loses our tabs — and when it holds
+    nothing else (the usual case), the sidecar itself goes, after a backup like any write. None
+    when there is no sidecar. A file of that name that is not ours: NAME_TAKEN, untouched."""
+    target = sidecar_path(path)
+    if not os.path.lexists(target):
+        return None
+    t0 = time.perf_counter()
+    try:
+        return write_tabs(target, [], remove_only=True, backups=backups, backup_dir=backup_dir,
+                          stale_hours=stale_hours, sidecar=True)
+    except OnlyGenerated:
+        pass
+    except SourceError as exc:
+        if exc.code in (NOT_A_WORKBOOK, TRUNCATED, ENCRYPTED, HOSTILE_XML, TOO_LARGE):
+            raise SourceError(NAME_TAKEN, "it is not a workbook campaignwatch made", path=target) from None
+        raise
+    _check_lock(target, stale_hours)
+    safety.check_writable(target)
+    bdir = Path(backup_dir) if backup_dir is not None else safety.default_backup_dir(target)
+    try:
+        backup = safety.make_backup(target, bdir) if backups > 0 else None
+        target.unlink()
+        safety.fsync_dir(target.parent)
+    except OSError as exc:
+        raise SourceError(WRITE_FAILED, f"cannot remove it: {exc.strerror or exc}", path=target) from None
+    if backups > 0:
+        safety.prune_backups(target, backups, bdir)
+    return WriteResult(target, backup, [], time.perf_counter() - t0)
 
 
 _NO_LINK = {errno.EPERM, errno.EXDEV, errno.EMLINK, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP}
