@@ -83,7 +83,10 @@ def test_read_is_two_requests_and_gives_the_xlsx_shaped_grid(google_env):
     assert (book.path, book.kind, book.date1904, book.generated) == ("gsheet:sheet-1", "gsheet", False,
                                                                      [MARK + "Summary"])
     (sheet,) = book.sheets
-    assert sheet.name == "Expenses"
+    assert sheet.name == "Expenses" and book.serial_dates
+    from campaignwatch.pipeline import serials_to_dates      # the recognise stage does this for serial_dates
+    from campaignwatch.read.recognise import recognise
+    serials_to_dates(recognise(book))
     assert sheet.rows == [
         ["Expense ID", "Campaign ID", "Date", "Amount", "Paid", ""],
         ["E1", "C1", dt.date(2026, 11, 1), "", True, ""],

@@ -81,7 +81,7 @@ def test_run_log_row_of_this_run_says_written_and_history_agrees(tmp_path):
 
 
 def test_dry_run_writes_nothing_and_records_not_written(tmp_path, monkeypatch):
-    import campaignwatch.sync as sync
+    import campaignwatch.render as sync          # the render stage calls render_tabs from there
     path, cfg = setup(tmp_path)
     seen = []
     real = sync.render_tabs

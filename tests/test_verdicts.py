@@ -324,14 +324,14 @@ def test_a_tab_that_fails_is_written_as_a_notice_and_the_others_are_written(tmp_
 
 
 def test_a_panic_in_the_reader_is_one_source_failure_not_a_traceback(tmp_path, monkeypatch):
-    from campaignwatch import pipeline
+    from campaignwatch.read import workbook
 
     class PanicException(BaseException):          # what pyo3 raises for a Rust panic
         pass
 
     def panic(*a, **k):
         raise PanicException("called `Option::unwrap()` on a `None` value")
-    monkeypatch.setattr(pipeline, "read_workbook", panic)
+    monkeypatch.setattr(workbook, "read_workbook", panic)      # the xlsx backend reads through it
     good = write_xlsx(tmp_path / "b.xlsx", {"Campaigns": [CAMPAIGNS, ["C1", "P", "Ann", D(-1), D(1), 10, "draft",
                                                                        None, None]]})
     cfg = tmp_path / "config.toml"

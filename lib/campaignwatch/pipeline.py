@@ -1,26 +1,35 @@
-"""The pipeline, stage by stage: read → normalise → validate → compute → rules → render → write.
+"""The pipeline: one ordered list of stages, the pure middle between two edges.
 
-Backends sit at the edges (`read/`), the stages in the middle are pure (`stages/`). One
-source's failure is a value (`SourceResult.status == "failed"`), never an exception that
-takes the other sources down.
+    read (a backend)                                   edge: I/O
+      → recognise → normalise → validate               (STAGES, each `stage(ev, env) -> ev`,
+      → compute → rules → lifecycle → render            pure: no files, no network, no history)
+    write (a backend), history                          edge: I/O
+
+`evaluate(book, env)` runs the pure middle on a `RawWorkbook` that a backend read, with the
+settings, the as-of date and the previous run's state (`Previous`, read from history before);
+it returns an `Evaluation`: findings, tables, figures, flags, the flags no longer raised, the
+generated tabs. `check_source` is read → recognise → normalise → validate (what `validate`
+runs); `sync.sync_source` is the whole line for one source, edges included. One source's
+failure is a value (`SourceResult.status == "failed"`), never an exception that takes the
+other sources down; one stage's fault inside (a rule, a tab) is an `INTERNAL` finding.
+Per-stage timings measure exactly these stages (and the edges as `read`, `write`, `history`).
 """
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .backends import backend_for, parse_source
 from .config import Config
 from .findings import Finding
 from .read import package
 from .read.package import SourceError
-from .read.recognise import recognise
-from .read.workbook import RawWorkbook, read_workbook
+from .read.recognise import Recognised, recognise
+from .read.workbook import RawWorkbook
 from .stages.normalise import ReadOptions, Records, normalise
-from .sources import is_google
 from .stages.validate import table_order, validate
 
 
@@ -40,10 +49,21 @@ class SourceResult:
     book: RawWorkbook | None = None
     stat: tuple[int, int] | None = None            # (size, mtime_ns) when it was read
     timings: dict[str, float] = field(default_factory=dict)
+    kept_excluded: dict[str, int] | None = None     # excluded_rows, kept by `compact`
 
     @property
     def excluded_rows(self) -> dict[str, int]:
-        return {k: int((~r.df["valid"]).sum()) for k, r in self.tables.items()}
+        if self.kept_excluded is not None:
+            return self.kept_excluded
+        return excluded_rows(self.tables)
+
+    def compact(self) -> None:
+        """Once the source is written: keep what the run's reports read (counts, the campaigns and
+        people rows), drop the grids and every other record, so that a run over many sources holds
+        one source's data at a time."""
+        self.kept_excluded = excluded_rows(self.tables)
+        self.tables = {k: v for k, v in self.tables.items() if k in ("campaigns", "people")}
+        self.book = None
 
     def error_message(self, lang: str | None = None) -> str | None:
         return package.message(self.error, lang or self.language) if self.error else None
@@ -72,8 +92,242 @@ def timed(timings: dict[str, float], stage: str):
         timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - t0
 
 
+@dataclass(frozen=True, kw_only=True)
+class Previous:
+    """The previous runs' state of one source, read from history before the pure middle runs."""
+    open_flags: dict = field(default_factory=dict)     # flag ID -> history row of a flag open last time
+    plans: dict = field(default_factory=dict)          # campaign -> history.PlanHistory
+    runs: list = field(default_factory=list)           # the latest runs' rows (newest first), for the Run log
+
+
+@dataclass(frozen=True, kw_only=True)
+class Env:
+    """What every stage may read: settings, as-of, the previous state; nothing it may change."""
+    cfg: Config
+    as_of: dt.date
+    source: str
+    lang: str | None = None
+    previous: Previous = field(default_factory=Previous)
+    dry_run: bool = False
+    started: float = field(default_factory=time.perf_counter)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Evaluation:
+    """What the pure middle makes of one workbook. Each stage returns a new one."""
+    book: RawWorkbook
+    language: str = "en"
+    found: Recognised | None = None
+    tables: dict[str, Records] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    figures: object = None                       # stages.compute.Figures
+    context: object = None                       # rules.Context (what the rules saw)
+    flags: list = field(default_factory=list)    # raised now
+    gone: list = field(default_factory=list)     # open before, not raised now: resolved or unverifiable
+    new: int = 0
+    faults: list = field(default_factory=list)   # rules.Fault: parts that failed while the rest ran
+    tabs: list = field(default_factory=list)     # generated tabs (TabSpec)
+    error: SourceError | None = None             # the workbook is not one of ours (not_campaign)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- the stages
+def recognise_stage(ev: Evaluation, env: Env) -> Evaluation:
+    found = recognise(ev.book)
+    if ev.book.serial_dates:                  # the backend hands dates over as serial numbers
+        serials_to_dates(found)
+    lang = language(env.cfg, env.lang, found.language)
+    if not found.tables and any(f.code == "NO_TABLES" for f in found.findings):
+        # not one of ours: a source failure, so nothing is ever written into a stranger's workbook
+        sheets = ev.book.sheets
+        tabs = ", ".join(s.name for s in sheets[:8]) + (" …" if len(sheets) > 8 else "")
+        return replace(ev, found=found, language=lang, error=SourceError(
+            package.NOT_CAMPAIGN, f"its tabs: {tabs}" if tabs else "it has no tab", path=env.source))
+    return replace(ev, found=found, language=lang, findings=list(found.findings))
+
+
+def normalise_stage(ev: Evaluation, env: Env) -> Evaluation:
+    cfg = env.cfg
+    opts = ReadOptions(day_first=cfg["general.day_first"], date1904=ev.book.date1904,
+                       currency=cfg["general.currency"].strip().upper())
+    tables, findings = {}, list(ev.findings)
+    for key, raw in ev.found.tables.items():
+        records, cell_findings = normalise(raw, opts)
+        tables[key] = records
+        findings += cell_findings
+    return replace(ev, tables=tables, findings=findings)
+
+
+def validate_stage(ev: Evaluation, env: Env) -> Evaluation:
+    return replace(ev, findings=table_order(ev.findings + validate(ev.tables, env.as_of)))
+
+
+def compute_stage(ev: Evaluation, env: Env) -> Evaluation:
+    from .stages.compute import KpiSettings, compute
+    cfg = env.cfg
+    kpi = KpiSettings(cfg["kpi.attainment_cap"], cfg["kpi.green_at"], cfg["kpi.amber_at"])
+    return replace(ev, figures=compute(ev.tables, env.as_of, kpi))
+
+
+def rules_stage(ev: Evaluation, env: Env) -> Evaluation:
+    from .flagcodes import CODES
+    from .rules import Context, Thresholds, people_aliases, run_rules
+    ctx = Context(ev.tables, ev.figures, env.as_of, Thresholds.from_config(env.cfg), ev.language,
+                  env.previous.plans, people_aliases(ev.tables))
+    flags = run_rules(ctx, {c: env.cfg[f"severity.{c}"] for c in CODES})
+    return replace(ev, context=ctx, flags=flags, faults=list(ctx.faults))
+
+
+def lifecycle_stage(ev: Evaluation, env: Env) -> Evaluation:
+    """Each flag against the previous run: first seen, previous status and severity; the flags
+    open before and not raised now are resolved — only when this run could have raised them —
+    or unverifiable; the managers' responses (acknowledged, waived) applied."""
+    settled = _settle(ev.flags, env.previous.open_flags, ev.context.verifiable, ev.tables.get("responses"),
+                      env.as_of)
+    faults = ev.faults + settled.faults
+    findings = table_order(ev.findings + settled.answers + fault_findings(faults))
+    return replace(ev, flags=settled.flags, gone=settled.gone, new=settled.new, faults=faults, findings=findings)
+
+
+def render_stage(ev: Evaluation, env: Env) -> Evaluation:
+    from . import clock
+    from .render import RunInfo, render_tabs
+    from .sources import display_name
+    cfg = env.cfg
+    started = clock.now(cfg["general.timezone"])
+    info = RunInfo(display_name(env.source), env.as_of, clock.stamp(started, cfg["general.timezone"]),
+                   ev.language, cfg["rules.nearly_used_at"], cfg["output.max_finding_rows"],
+                   cfg["output.scorecard"], timezone=cfg["general.timezone"])
+    # this run's row is in the tabs only if they are written, so it says written unless dry run
+    now = dict(run_summary(ev, time.perf_counter() - env.started, written=not env.dry_run),
+               started_at=started.isoformat(), as_of=env.as_of.isoformat())
+    runs = [now] + [dict(r) for r in env.previous.runs]
+    tab_faults: list = []
+    tabs = render_tabs(info, ev.figures, ev.flags + ev.gone, ev.findings, excluded_rows(ev.tables), runs,
+                       campaign_links(ev.tables), tab_faults)
+    return replace(ev, tabs=tabs, faults=ev.faults + tab_faults, findings=ev.findings + fault_findings(tab_faults))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settled:
+    flags: list
+    gone: list
+    new: int
+    answers: list          # findings about the responses tab
+    faults: list
+
+
+def _settle(flags, previous: dict, verifiable, responses, as_of: dt.date) -> Settled:
+    import json
+    from .rules import Flag, fault
+    from .stages.responses import apply_responses
+    for f in flags:
+        prev = previous.get(f.flag_id)
+        f.first_seen = dt.date.fromisoformat(prev["first_seen"]) if prev else as_of
+        if prev:
+            f.previous_status, f.previous_severity = prev["status"], prev["severity"]
+    new = sum(1 for f in flags if f.flag_id not in previous)
+    current = {f.flag_id for f in flags}
+    gone = []
+    for fid, row in previous.items():
+        if fid in current:
+            continue
+        status = "resolved" if verifiable(row["code"], row["campaign_id"]) else "unverifiable"
+        g = Flag(row["code"], row["campaign_id"], row["key"] or "", row["line_id"], row["owner"], row["amount"],
+                 row["count"] or 0, json.loads(row["ids"] or "[]"), [], {}, row["severity"], status,
+                 dt.date.fromisoformat(row["first_seen"]))
+        g.params = {"where": row["campaign_id"]}
+        g.stored = row["message"]
+        g.previous_status, g.previous_severity = row["status"], row["severity"]
+        gone.append(g)
+    faults = []
+    try:
+        answers = apply_responses(flags, responses, as_of)
+    except Exception as exc:    # noqa: BLE001 - contained: the flags stay unanswered, the rest goes on
+        answers = []
+        faults.append(fault("responses", exc))
+    return Settled(flags=flags, gone=gone, new=new, answers=answers, faults=faults)
+
+
+# The order of the pure middle; `check_source` stops after "validate".
+STAGES = (("recognise", recognise_stage), ("normalise", normalise_stage), ("validate", validate_stage),
+          ("compute", compute_stage), ("rules", rules_stage), ("lifecycle", lifecycle_stage),
+          ("render", render_stage))
+READ_STAGES = STAGES[:3]
+
+
+def evaluate(book: RawWorkbook, env: Env, stages=STAGES, timings: dict[str, float] | None = None) -> Evaluation:
+    """Run `stages` on `book`. A workbook that is not ours stops after recognition (`error`)."""
+    ev = Evaluation(book=book, language=language(env.cfg, env.lang, None),
+                    timings=timings if timings is not None else {})
+    for name, stage in stages:
+        with timed(ev.timings, name):
+            ev = stage(ev, env)
+        if ev.error is not None:
+            break
+    return ev
+
+
+# --------------------------------------------------------------------------- helpers of the stages
+def serials_to_dates(found: Recognised) -> None:
+    """In columns recognised as dates, serial numbers become dates (what python-calamine hands
+    over for a date-formatted cell), so messages quote 2026-12-01, not 46357."""
+    from .read.workbook import serial_to_python
+    for raw in found.tables.values():
+        rows = raw.sheet.rows
+        for fc in raw.columns.values():
+            if fc.column.kind not in ("date", "datetime"):
+                continue
+            c = fc.col0
+            for r in range(raw.header_row0 + 1, len(rows)):
+                row = rows[r]
+                v = row[c] if c < len(row) else None
+                if type(v) is float:
+                    d = serial_to_python(v)
+                    if d is not None:
+                        row[c] = d
+
+
+def fault_findings(faults) -> list[Finding]:
+    """One `INTERNAL` finding per contained fault, naming the part and the codes it leaves unverifiable."""
+    out = []
+    for f in faults:
+        codes = ", ".join(sorted(f.codes))
+        out.append(Finding("INTERNAL", "", "", params={
+            "part": f.part, "error": f.error,
+            "codes_en": f"its flags ({codes}) are unverifiable in this run; " if codes else "",
+            "codes_zh": f"其预警（{codes}）本次无法核实；" if codes else ""}))
+    return out
+
+
+def excluded_rows(tables: dict[str, Records]) -> dict[str, int]:
+    return {k: int((~r.df["valid"]).sum()) for k, r in tables.items()}
+
+
+def campaign_links(tables: dict[str, Records]) -> dict[str, str]:
+    from .findings import cell_ref
+    rec = tables.get("campaigns")
+    if rec is None or "campaign_id" not in rec.col0:
+        return {}
+    c0 = rec.col0["campaign_id"]
+    return {cid: cell_ref(rec.tab, int(r), c0) for cid, r in zip(rec.df["campaign_id"], rec.df["sheet_row"])
+            if isinstance(cid, str)}
+
+
+def run_summary(ev: Evaluation, seconds: float, *, written: bool, error_code: str | None = None) -> dict:
+    """The Run log's and history's summary of one source's run."""
+    from .findings import ERROR
+    return {"status": "failed" if error_code else "ok", "error_code": error_code,
+            "findings": len(ev.findings), "errors": sum(1 for f in ev.findings if f.severity == ERROR),
+            "excluded_rows": sum(excluded_rows(ev.tables).values()),
+            "flags_open": sum(1 for f in ev.flags if f.counts_open),
+            "flags_new": ev.new, "flags_resolved": sum(1 for f in ev.gone if f.status == "resolved"),
+            "written": written, "seconds": round(seconds, 3)}
+
+
+# --------------------------------------------------------------------------- read → validate
 def check_source(path: str | Path, cfg: Config, as_of: dt.date, lang: str | None = None) -> SourceResult:
-    """read → normalise → validate for one workbook file. An unexpected fault is this
+    """read → recognise → normalise → validate for one source. An unexpected fault is this
     source's failure (`internal`), never an exception that stops the other sources."""
     result = SourceResult(str(path), language=language(cfg, lang, None))
     try:
@@ -85,37 +339,31 @@ def check_source(path: str | Path, cfg: Config, as_of: dt.date, lang: str | None
         return result
 
 
-def _check(result: SourceResult, path, cfg: Config, as_of: dt.date, lang: str | None) -> SourceResult:
+def read_source(path: str | Path, cfg: Config, result: SourceResult) -> RawWorkbook | None:
+    """The read edge: the backend of this source reads it (and notes its stat for the write)."""
+    source = parse_source(path)
+    backend = backend_for(source)
     try:
         with timed(result.timings, "read"):
-            if is_google(str(path)):
-                from .gsheets.read import read_spreadsheet      # imported only when a Google source is used
-                book = read_spreadsheet(str(path), cfg)
-            else:
-                st = os.stat(path) if os.path.exists(path) else None
-                result.stat = (st.st_size, st.st_mtime_ns) if st else None
-                book = read_workbook(path, limits(cfg))
+            stat = getattr(backend, "stat", None)
+            result.stat = stat(source) if stat else None
+            return backend.read(source, cfg)
     except SourceError as err:
         result.status, result.error = "failed", err
+        return None
+
+
+def _check(result: SourceResult, path, cfg: Config, as_of: dt.date, lang: str | None) -> SourceResult:
+    book = read_source(path, cfg, result)
+    if book is None:
         return result
     result.book = book
-    with timed(result.timings, "normalise"):
-        found = recognise(book)
-        result.language = language(cfg, lang, found.language)
-        opts = ReadOptions(day_first=cfg["general.day_first"], date1904=book.date1904,
-                           currency=cfg["general.currency"].strip().upper())
-        if not found.tables and any(f.code == "NO_TABLES" for f in found.findings):
-            # not one of ours: a source failure, so nothing is ever written into a stranger's workbook
-            tabs = ", ".join(s.name for s in book.sheets[:8]) + (" …" if len(book.sheets) > 8 else "")
-            result.status, result.error = "failed", SourceError(
-                package.NOT_CAMPAIGN, f"its tabs: {tabs}" if tabs else "it has no tab", path=path)
-            return result
-        findings = list(found.findings)
-        for key, raw in found.tables.items():
-            records, cell_findings = normalise(raw, opts)
-            result.tables[key] = records
-            findings += cell_findings
-    with timed(result.timings, "validate"):
-        findings += validate(result.tables, as_of)
-        result.findings = table_order(findings)
+    ev = evaluate(book, Env(cfg=cfg, as_of=as_of, source=str(path), lang=lang), READ_STAGES, result.timings)
+    return absorb(result, ev)
+
+
+def absorb(result: SourceResult, ev: Evaluation) -> SourceResult:
+    result.language, result.tables, result.findings = ev.language, ev.tables, ev.findings
+    if ev.error is not None:
+        result.status, result.error = "failed", ev.error
     return result

@@ -1,8 +1,12 @@
-"""`sync`: the whole pipeline for one source, history and write-back included.
+"""`sync` of one source: the pipeline's edges around its pure middle.
 
-read → normalise → validate (pipeline.check_source) → compute → rules → render → write,
-then the history records what was seen. A source that cannot be read or written is a
-value (`SyncResult.status == "failed"`); the next source is processed all the same.
+    read (backend) → pipeline.evaluate(recognise … render) → write (backend) → history
+
+History is read once before the middle (`pipeline.Previous`) and written once after it. A
+source that cannot be read or written is a value (`SyncResult.status == "failed"`); the next
+source is processed all the same. After its write, a source keeps only what the run's
+reports need (figures, flags, findings, its campaigns and people rows), never the grids or
+every record: a run's memory is bounded by its largest source, not by how many there are.
 """
 from __future__ import annotations
 
@@ -14,20 +18,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import clock
+from .backends import backend_for, parse_source
 from .config import Config
-from .findings import ERROR, Finding, cell_ref
-from .flagcodes import CODES
+from .findings import Finding
 from .history import History
-from .pipeline import SourceResult, check_source, timed
+from .pipeline import (FATAL, Env, Previous, SourceResult, absorb, evaluate, language, read_source,
+                       run_summary, timed)
+from .read import package
 from .read.package import SourceError
-from .render import RunInfo, campaign_status, over_budget, render_tabs
-from .rules import CODE_FIELDS, Context, Flag, Thresholds, fault, people_aliases, run_rules
+from .render import campaign_status, over_budget
+from .rules import CODE_FIELDS, Flag
 from .rules.budget import approved_plans
-from .sources import display_name, is_google, source_key
-from .stages.compute import Figures, KpiSettings, compute
-from .stages.responses import apply_responses
-from .stages.validate import table_order
+from .stages.compute import Figures
 
 
 @dataclass
@@ -64,128 +66,50 @@ class SyncResult:
 def sync_source(path: str | Path, cfg: Config, as_of: dt.date, history: History, *, lang: str | None = None,
                 dry_run: bool = False) -> SyncResult:
     t0 = time.perf_counter()
-    check = check_source(path, cfg, as_of, lang)
+    check = SourceResult(str(path), language=language(cfg, lang, None))
     result = SyncResult(check)
-    key = source_key(path)
+    key = parse_source(path).key
+    ev = None
+    try:
+        book = read_source(path, cfg, check)
+        if book is not None:
+            previous = Previous(open_flags=history.open_flags(key), plans=history.plans(key),
+                                runs=list(history.runs(key, 49)))
+            env = Env(cfg=cfg, as_of=as_of, source=str(path), lang=lang, previous=previous, dry_run=dry_run,
+                      started=t0)
+            ev = evaluate(book, env, timings=check.timings)
+            absorb(check, ev)
+    except BaseException as exc:  # noqa: BLE001 - contained per source (a reader's panic too), one sentence
+        if isinstance(exc, FATAL):
+            raise
+        check.status, check.error, check.tables, check.findings = "failed", package.internal(exc, path), {}, []
     if check.status == "failed":
         result.seconds = time.perf_counter() - t0
         history.record_failure(key, {"error_code": check.error.code, "seconds": result.seconds})
+        check.compact()
         return result
-    timings = check.timings
-    with timed(timings, "compute"):
-        kpi = KpiSettings(cfg["kpi.attainment_cap"], cfg["kpi.green_at"], cfg["kpi.amber_at"])
-        figures = compute(check.tables, as_of, kpi)
-        result.figures = figures
-    with timed(timings, "rules"):
-        ctx = Context(check.tables, figures, as_of, Thresholds.from_config(cfg), check.language,
-                      history.plans(key), people_aliases(check.tables))
-        flags = run_rules(ctx, {c: cfg[f"severity.{c}"] for c in CODES})
-        previous = history.open_flags(key)
-        for f in flags:
-            prev = previous.get(f.flag_id)
-            f.first_seen = dt.date.fromisoformat(prev["first_seen"]) if prev else as_of
-            if prev:
-                f.previous_status, f.previous_severity = prev["status"], prev["severity"]
-        result.new = sum(1 for f in flags if f.flag_id not in previous)
-        current = {f.flag_id for f in flags}
-        for fid, row in previous.items():
-            if fid in current:
-                continue
-            status = "resolved" if ctx.verifiable(row["code"], row["campaign_id"]) else "unverifiable"
-            gone = _from_history(row, status)
-            gone.previous_status, gone.previous_severity = row["status"], row["severity"]
-            result.gone.append(gone)
-        result.flags = flags
-        faults = ctx.faults
-        try:
-            answers = apply_responses(flags, check.tables.get("responses"), as_of)
-        except Exception as exc:    # noqa: BLE001 - contained: the flags stay unanswered, the rest goes on
-            answers = []
-            faults.append(fault("responses", exc))
-        check.findings = table_order(check.findings + answers + _fault_findings(faults))
-    with timed(timings, "render"):
-        started = clock.now(cfg["general.timezone"])
-        info = RunInfo(display_name(path), as_of, clock.stamp(started, cfg["general.timezone"]),
-                       check.language, cfg["rules.nearly_used_at"], cfg["output.max_finding_rows"],
-                       cfg["output.scorecard"], timezone=cfg["general.timezone"])
-        summary = _summary(result, time.perf_counter() - t0)
-        # this run's row is in the tabs only if they are written, so it says written unless dry run
-        runs = [dict(summary, started_at=started.isoformat(), as_of=as_of.isoformat(), written=not dry_run)]
-        runs += [dict(r) for r in history.runs(key, 49)]
-        tab_faults: list = []
-        tabs = render_tabs(info, figures, flags + result.gone, check.findings, check.excluded_rows, runs,
-                           _campaign_links(check), tab_faults)
-        check.findings += _fault_findings(tab_faults)
+    result.figures, result.flags, result.gone, result.new = ev.figures, ev.flags, ev.gone, ev.new
     if not dry_run:
-        with timed(timings, "write"):
-            _write(result, path if is_google(str(path)) else Path(path), tabs, cfg)
-    with timed(timings, "history"):
+        with timed(check.timings, "write"):
+            _write(result, path, ev.tabs, cfg)
+    with timed(check.timings, "history"):
         result.seconds = time.perf_counter() - t0
-        history.record_source(key, as_of, flags, {f.flag_id: f.status for f in result.gone},
-                              approved_plans(ctx), _metrics(figures, flags, cfg), _summary(result, result.seconds),
-                              check.language)
+        err = result.write_error
+        history.record_source(key, as_of, ev.flags, {f.flag_id: f.status for f in ev.gone}, approved_plans(ev.context),
+                              _metrics(ev.figures, ev.flags, cfg),
+                              run_summary(ev, result.seconds, written=bool(result.written),
+                                          error_code=err.code if err else None), check.language)
+    check.compact()
     return result
 
 
-def _fault_findings(faults) -> list[Finding]:
-    """One `INTERNAL` finding per contained fault, naming the part and the codes it leaves unverifiable."""
-    out = []
-    for f in faults:
-        codes = ", ".join(sorted(f.codes))
-        out.append(Finding("INTERNAL", "", "", params={
-            "part": f.part, "error": f.error,
-            "codes_en": f"its flags ({codes}) are unverifiable in this run; " if codes else "",
-            "codes_zh": f"其预警（{codes}）本次无法核实；" if codes else ""}))
-    return out
-
-
-def _write(result: SyncResult, path: Path, tabs, cfg: Config) -> None:
-    book = result.check.book
+def _write(result: SyncResult, path, tabs, cfg: Config) -> None:
+    source = parse_source(path)
     try:
-        if book.kind == "gsheet":
-            from .gsheets.write import write_tabs as write_google
-            write_google(str(path), tabs, cfg)
-            result.written = str(path)
-            return
-        from .write import xlsx
-        if book.writable:
-            out = xlsx.write_tabs(path, tabs, expect_stat=result.check.stat, backups=cfg["output.backups"],
-                                  stale_hours=cfg["output.stale_lock_hours"])
-        else:
-            out = xlsx.write_sidecar(path, tabs, backups=cfg["output.backups"],
-                                     stale_hours=cfg["output.stale_lock_hours"])
-        result.written = str(out.path)
+        out = backend_for(source).write(source, tabs, cfg, expect=result.check.stat)
+        result.written = out.where
     except SourceError as err:
         result.write_error = err
-
-
-def _from_history(row, status: str) -> Flag:
-    import json
-    f = Flag(row["code"], row["campaign_id"], row["key"] or "", row["line_id"], row["owner"], row["amount"],
-             row["count"] or 0, json.loads(row["ids"] or "[]"), [], {}, row["severity"], status,
-             dt.date.fromisoformat(row["first_seen"]))
-    f.params = {"where": row["campaign_id"]}
-    f.stored = row["message"]
-    return f
-
-
-def _campaign_links(check: SourceResult) -> dict[str, str]:
-    rec = check.tables.get("campaigns")
-    if rec is None or "campaign_id" not in rec.col0:
-        return {}
-    c0 = rec.col0["campaign_id"]
-    return {cid: cell_ref(rec.tab, int(r), c0) for cid, r in zip(rec.df["campaign_id"], rec.df["sheet_row"])
-            if isinstance(cid, str)}
-
-
-def _summary(result: SyncResult, seconds: float) -> dict:
-    check = result.check
-    return {"status": result.status, "error_code": result.error.code if result.error else None,
-            "findings": len(check.findings), "errors": sum(1 for f in check.findings if f.severity == ERROR),
-            "excluded_rows": sum(check.excluded_rows.values()),
-            "flags_open": sum(1 for f in result.flags if f.counts_open),
-            "flags_new": result.new, "flags_resolved": sum(1 for f in result.gone if f.status == "resolved"),
-            "written": bool(result.written), "seconds": round(seconds, 3)}
 
 
 def _metrics(fig: Figures, flags: list[Flag], cfg: Config) -> list[dict]:

@@ -9,16 +9,13 @@ The grids are what python-calamine gives for an .xlsx: row 0 is sheet row 1, pad
 rectangle with '', numbers as floats, booleans as bools. A cell whose value is exactly a
 spreadsheet error literal (`#DIV/0!`, `#N/A`, …) goes to `Sheet.errors` and reads as ''.
 
-Dates: the API sends serial numbers. In the columns recognised as date / date-time columns
-a serial becomes a `date` (whole number) or `datetime` (with a fraction), which is what
+Dates: the API sends serial numbers; the book says so (`serial_dates`), and the pipeline's
+recognise stage turns the serials of the columns it recognises as dates into dates — what
 calamine hands over for a date-formatted cell — so messages quote `2026-12-01`, not 46357,
-and both backends report the same. Serials elsewhere stay numbers (the normaliser reads
-serials in date columns anyway).
+and both backends report the same. The reader itself runs no stage.
 """
 from __future__ import annotations
 
-import datetime as dt
-import math
 
 from ..config import Config
 from ..names import is_generated
@@ -35,8 +32,6 @@ ERROR_LITERALS = frozenset({
     "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!", "#PYTHON!",
 })
 
-_EPOCH = dt.datetime(1899, 12, 30)
-_MAX_SERIAL = 2958466              # 10000-01-01
 
 
 def quote_tab(title: str) -> str:
@@ -58,9 +53,7 @@ def read_spreadsheet(source: str, cfg: Config) -> RawWorkbook:
         (generated if is_generated(title) else tabs).append(title)
     ranges = api.values(sid, [quote_tab(t) for t in tabs]) if tabs else []
     sheets = [to_sheet(title, vr.get("values") or []) for title, vr in zip(tabs, ranges)]
-    book = RawWorkbook(name, "gsheet", False, sheets, generated)
-    dates_in_date_columns(book)
-    return book
+    return RawWorkbook(name, "gsheet", False, sheets, generated, serial_dates=True)
 
 
 def to_sheet(title: str, values: list[list]) -> Sheet:
@@ -85,33 +78,3 @@ def to_sheet(title: str, values: list[list]) -> Sheet:
             row.extend([""] * (width - len(row)))
         rows.append(row)
     return Sheet(title, rows, errors)
-
-
-def serial_to_python(v: float) -> dt.date | dt.datetime | None:
-    """A Sheets serial number as calamine gives a date cell: a date, or a datetime when it has a time."""
-    if not (1 <= v < _MAX_SERIAL) or not math.isfinite(v):
-        return None
-    days = math.floor(v)
-    seconds = round((v - days) * 86400)
-    if seconds >= 86400:
-        days, seconds = days + 1, 0
-    when = _EPOCH + dt.timedelta(days=days, seconds=seconds)
-    return when if seconds else when.date()
-
-
-def dates_in_date_columns(book: RawWorkbook) -> None:
-    from ..read.recognise import recognise
-    found = recognise(book)
-    for raw in found.tables.values():
-        rows = raw.sheet.rows
-        for fc in raw.columns.values():
-            if fc.column.kind not in ("date", "datetime"):
-                continue
-            c = fc.col0
-            for r in range(raw.header_row0 + 1, len(rows)):
-                row = rows[r]
-                v = row[c] if c < len(row) else None
-                if type(v) is float:
-                    d = serial_to_python(v)
-                    if d is not None:
-                        row[c] = d

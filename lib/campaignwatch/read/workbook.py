@@ -9,6 +9,8 @@ source; KeyboardInterrupt, SystemExit and GeneratorExit still propagate.
 """
 from __future__ import annotations
 
+import datetime as dt
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +36,7 @@ class RawWorkbook:
     date1904: bool
     sheets: list[Sheet]
     generated: list[str]       # names of our own generated tabs found in it
+    serial_dates: bool = False  # dates arrive as serial numbers (Google's API): shown as dates where recognised
 
     @property
     def writable(self) -> bool:
@@ -107,3 +110,19 @@ def _reader_error(exc: BaseException, info: package.PackageInfo) -> SourceError:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:200] if text else type(exc).__name__
+
+
+_EPOCH = dt.datetime(1899, 12, 30)
+_MAX_SERIAL = 2958466              # 10000-01-01
+
+
+def serial_to_python(v: float) -> dt.date | dt.datetime | None:
+    """A serial number as calamine gives a date cell: a date, or a datetime when it has a time."""
+    if not (1 <= v < _MAX_SERIAL) or not math.isfinite(v):
+        return None
+    days = math.floor(v)
+    seconds = round((v - days) * 86400)
+    if seconds >= 86400:
+        days, seconds = days + 1, 0
+    when = _EPOCH + dt.timedelta(days=days, seconds=seconds)
+    return when if seconds else when.date()
