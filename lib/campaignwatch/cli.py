@@ -11,9 +11,9 @@ import datetime as dt
 import difflib
 import sqlite3
 import sys
-from pathlib import Path
 
-from . import __version__
+from . import __version__, app
+from .app import Usage
 from .config import ConfigError, load
 from .history import HistoryError
 
@@ -39,10 +39,6 @@ def say(text: str) -> None:
     except BrokenPipeError:
         import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-
-
-class Usage(Exception):
-    """A usage problem: exit code 2."""
 
 
 def _date(text: str) -> dt.date:
@@ -136,69 +132,65 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = None if args.command in LOADS_ITS_CONFIG else load(args.config)
         return COMMAND_FUNCS[args.command](args, cfg)
-    except (ConfigError, Usage, HistoryError) as exc:
-        for line in str(exc).splitlines() or [""]:
-            print(f"campaignwatch: {line}", file=sys.stderr)
-        return EXIT_USAGE
-    except OSError as exc:       # the environment (a folder, a file campaignwatch needs): one sentence, exit 2
-        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-        print(f"campaignwatch: {where}{exc.strerror or exc}; check that this folder and file can be used, "
-              "then run again", file=sys.stderr)
-        return EXIT_USAGE
-    except sqlite3.Error as exc:
-        print(f"campaignwatch: the history file cannot be used ({exc}): check history.path, then run again",
-              file=sys.stderr)
-        return EXIT_USAGE
     except KeyboardInterrupt:
         print("campaignwatch: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        code = _exit_code(exc)
+        if code is None:
+            raise
+        for line in _sentence(exc).splitlines() or [""]:
+            print(f"campaignwatch: {line}", file=sys.stderr)
+        return code
 
 
-def today(cfg) -> dt.date:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-    try:
-        return dt.datetime.now(ZoneInfo(cfg["general.timezone"])).date()
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"unknown time zone {cfg['general.timezone']!r} (general.timezone)") from None
+def _error_types():
+    """Error type -> exit code: the one table of how failures end a command (first match wins)."""
+    from .backends import NotSupported
+    from .history import Locked
+    from .read.package import SourceError
+    return ((Locked, EXIT_LOCKED), (SourceError, EXIT_SOURCE), (ConfigError, EXIT_USAGE),
+            (HistoryError, EXIT_USAGE), (NotSupported, EXIT_USAGE), (sqlite3.Error, EXIT_USAGE),
+            (OSError, EXIT_USAGE))
+
+
+def _exit_code(exc: BaseException) -> int | None:
+    return next((code for kind, code in _error_types() if isinstance(exc, kind)), None)
+
+
+def _sentence(exc: BaseException) -> str:
+    from .history import Locked
+    from .read.package import SourceError, message
+    if isinstance(exc, SourceError):
+        return message(exc)
+    if isinstance(exc, Locked):
+        return f"another run holds the lock ({exc})"
+    if isinstance(exc, sqlite3.Error):
+        return f"the history file cannot be used ({exc}): check history.path, then run again"
+    if isinstance(exc, OSError):       # the environment (a folder, a file campaignwatch needs)
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        return f"{where}{exc.strerror or exc}; check that this folder and file can be used, then run again"
+    return str(exc)
 
 
 def cmd_init(args, cfg) -> int:
-    from .workbook.template import write_template
     if args.google:
-        from .gsheets.init import init_spreadsheet
-        from .read.package import SourceError, message
-        try:
-            added = init_spreadsheet(args.google, cfg, lang=args.lang)
-        except SourceError as err:
-            print(f"campaignwatch: {message(err)}", file=sys.stderr)
-            return EXIT_SOURCE
+        added = app.init_google(args.google, config=cfg, lang=args.lang)
         say(f"laid {len(added)} tab(s) into {args.google}" + (f": {', '.join(added)}" if added else " (all were there)"))
         return EXIT_OK
     if not args.path:
         raise Usage("init needs PATH (or --google SPREADSHEET)")
-    path = Path(args.path)
-    if path.suffix.lower() not in (".xlsx", ".xlsm"):
-        raise Usage(f"{path}: init writes .xlsx workbooks")
-    if path.exists() and not args.force:
-        raise Usage(f"{path} already exists (use --force to replace it)")
-    as_of = args.as_of or today(cfg)
-    try:
-        write_template(path, lang=args.lang, demo=args.demo, as_of=as_of)
-    except OSError as exc:
-        raise ConfigError(f"{path} cannot be written ({exc.strerror or exc}): choose a writable place") from None
-    what = "demo workbook" if args.demo else "workbook"
-    say(f"wrote {what} {path}")
+    path = app.init(args.path, config=cfg, lang=args.lang, demo=args.demo, as_of=args.as_of, force=args.force)
+    say(f"wrote {'demo workbook' if args.demo else 'workbook'} {path}")
     return EXIT_OK
 
 
 def cmd_validate(args, cfg) -> int:
     from .findings import count_errors
-    from .pipeline import check_source
     from .report import json_document, text_report
-    as_of = args.as_of or today(cfg)
-    results = [check_source(src, cfg, as_of, args.lang) for src in args.sources]
+    results = app.validate(args.sources, config=cfg, as_of=args.as_of, lang=args.lang)
     if args.json:
-        say(json_document(results, as_of))
+        say(json_document(results, args.as_of or app.today(cfg)))
     else:
         for r in results:
             say(text_report(r))
@@ -208,57 +200,33 @@ def cmd_validate(args, cfg) -> int:
 
 
 def cmd_sync(args, cfg) -> int:
-    from .coordinator import Progress, expand, run_sources, write_dashboard
-    from .history import History, Locked, RunLock
+    from .coordinator import Progress
     from .report import json_document, sync_extra, sync_report, timings_report
-    as_of = args.as_of or today(cfg)
-    configured = not args.sources
-    if configured:
-        if not cfg.sources:
-            raise Usage("no SOURCE given and no [[sources]] in config.toml")
-        sources = expand(cfg)          # a glob that matches nothing is a source that fails as `missing`
-    else:
-        sources = [(s, None) for s in args.sources]
-    hist_path = cfg.resolve(cfg["history.path"])
 
     def show(r):
         if not args.json:
             say(sync_report(r, dry_run=args.dry_run))
             if args.timings:
                 say(timings_report(r))
-    try:
-        with RunLock(hist_path) if not args.dry_run else _nolock():
-            history = History(hist_path, dry_run=args.dry_run)
-            history.start_run(as_of, "sync")
-            progress = Progress(len(sources), enabled=configured and not args.json)
-            run = run_sources(sources, cfg, as_of, history, lang=args.lang, dry_run=args.dry_run,
-                              progress=progress, on_result=show)
-            if configured and not args.dry_run:
-                write_dashboard(run, cfg, as_of, history, args.lang)
-                if run.dashboard and not args.json:
-                    say(f"dashboard: {run.dashboard}")
-                if run.dashboard_error:
-                    print(f"campaignwatch: dashboard not written: {run.dashboard_error}", file=sys.stderr)
-            history.finish_run("failed" if run.failed else "ok")
-            history.close()
-    except Locked as exc:
-        print(f"campaignwatch: another run holds the lock ({exc})", file=sys.stderr)
-        return EXIT_LOCKED
-    results = run.results
+    progress = Progress(0, enabled=not args.sources and not args.json)
+    run = app.sync(args.sources, config=cfg, as_of=args.as_of, lang=args.lang, dry_run=args.dry_run,
+                   progress=progress, on_result=show)
+    if run.dashboard and not args.json:
+        say(f"dashboard: {run.dashboard}")
+    if run.dashboard_error:
+        print(f"campaignwatch: dashboard not written: {run.dashboard_error}", file=sys.stderr)
     if args.json:
-        say(json_document([r.check for r in results], as_of, sync_extra({id(r.check): r for r in results})))
+        results = run.results
+        say(json_document([r.check for r in results], args.as_of or app.today(cfg),
+                          sync_extra({id(r.check): r for r in results})))
     if run.failed:
         return EXIT_SOURCE
-    if args.fail_on:
-        from .flagcodes import RANK
-        if any(RANK[f.severity] >= RANK[args.fail_on] for r in results for f in r.flags if f.counts_open):
-            return EXIT_PROBLEMS
-    return EXIT_OK
+    return EXIT_PROBLEMS if args.fail_on and run.open_at_or_above(args.fail_on) else EXIT_OK
 
 
 def cmd_nightly(args, cfg) -> int:
     from .history import Locked, RunLock
-    from .nightly import Stop, run_once, serve, setup_logging
+    from .nightly import Stop, serve, setup_logging
     if not cfg.sources:
         raise Usage("nightly needs [[sources]] in config.toml")
     try:
@@ -272,11 +240,11 @@ def cmd_nightly(args, cfg) -> int:
     try:
         with RunLock(hist_path.with_name(hist_path.name + ".nightly")):
             if args.once:
-                run = run_once(cfg, args.as_of or today(cfg), stop, args.lang)
+                run = app.nightly_once(config=cfg, as_of=args.as_of, lang=args.lang, stop=stop)
                 return EXIT_SOURCE if run.failed else EXIT_OK
             print(f"campaignwatch nightly: running at {cfg['schedule.time']} {cfg['general.timezone']}; "
                   f"log in {log_path}", file=sys.stderr)
-            serve(cfg, stop, lambda: today(cfg), args.lang)
+            serve(cfg, stop, lambda: app.today(cfg), args.lang)
             return EXIT_OK
     except Locked as exc:
         print(f"campaignwatch: nightly is already running ({exc})", file=sys.stderr)
@@ -284,88 +252,33 @@ def cmd_nightly(args, cfg) -> int:
 
 
 def cmd_report(args, cfg) -> int:
-    from .weekly import write_weekly
-    as_of = args.as_of or today(cfg)
-    lang = args.lang or cfg["general.language"]          # "auto": the language of the stored flags
-    year, week, _ = as_of.isocalendar()
-    out = Path(args.out) if args.out else Path(f"weekly-report-{year}-W{week:02d}.html")
-    hist = cfg.resolve(cfg["history.path"])
-    if not hist.exists():
-        raise Usage(f"no history at {hist}: run sync first")
-    try:
-        write_weekly(hist, out, as_of, lang, kpi_green=cfg["kpi.green_at"], kpi_amber=cfg["kpi.amber_at"],
-                     timezone=cfg["general.timezone"])
-    except OSError as exc:
-        raise ConfigError(f"the report {out} cannot be written ({exc.strerror or exc}): choose another --out") from None
-    say(f"wrote {out}")
+    say(f"wrote {app.report(config=cfg, week=args.week, as_of=args.as_of, lang=args.lang, out=args.out)}")
     return EXIT_OK
 
 
-class _nolock:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return None
-
-
 def cmd_restore(args, cfg) -> int:
-    from .read.package import SourceError, message
-    from .sources import is_google
-    from .write import xlsx
-    if is_google(args.source):
-        raise Usage("a Google Sheet keeps its own versions: use File › Version history in Google Sheets")
-    path = Path(args.source)
     if args.list:
-        for b in xlsx.list_backups(path):
+        for b in app.backups(args.source, config=cfg):
             say(b)
         return EXIT_OK
-    try:
-        restored = xlsx.restore(path, Path(args.backup) if args.backup else None, backups=cfg["output.backups"],
-                                stale_hours=cfg["output.stale_lock_hours"])
-    except SourceError as err:
-        print(f"campaignwatch: {message(err)}", file=sys.stderr)
-        return EXIT_SOURCE
-    say(f"restored {path} from {restored}")
+    restored = app.restore(args.source, config=cfg, backup=args.backup)
+    say(f"restored {args.source} from {restored}")
     return EXIT_OK
 
 
 def cmd_clean(args, cfg) -> int:
-    from .read.package import SourceError, message
-    from .sources import is_google
-    from .write import xlsx
-    if is_google(args.source):
-        from .gsheets.write import clean_spreadsheet
-        try:
-            clean_spreadsheet(args.source, cfg)
-        except SourceError as err:
-            print(f"campaignwatch: {message(err)}", file=sys.stderr)
-            return EXIT_SOURCE
-        say(f"removed the generated tabs from {args.source}")
-        return EXIT_OK
-    path = Path(args.source)
-    opts = {"backups": cfg["output.backups"], "stale_hours": cfg["output.stale_lock_hours"]}
-    try:
-        if path.suffix.lower() in xlsx.SIDECAR_SOURCES:          # read-only formats: our tabs live in the sidecar
-            out = xlsx.clean_sidecar(path, **opts)
-            if out is None:
-                say(f"nothing to clean: {path} has no sidecar {xlsx.sidecar_path(path).name}")
-                return EXIT_OK
-            path = out.path
-        else:
-            out = xlsx.write_tabs(path, [], remove_only=True, **opts)
-    except SourceError as err:
-        print(f"campaignwatch: {message(err)}", file=sys.stderr)
-        return EXIT_SOURCE
-    gone = not path.exists()
-    say((f"removed {path}, which held only generated tabs" if gone else f"removed the generated tabs from {path}")
-        + (f" (backup: {out.backup})" if out.backup else ""))
+    out = app.clean(args.source, config=cfg)
+    if out is None:
+        say(f"nothing to clean: {args.source} has no generated tabs")
+    elif out.removed:
+        say(f"removed {out.where}, which held only generated tabs" + (f" (backup: {out.backup})" if out.backup else ""))
+    else:
+        say(f"removed the generated tabs from {out.where}" + (f" (backup: {out.backup})" if out.backup else ""))
     return EXIT_OK
 
 
 def cmd_check(args, cfg) -> int:
-    from .doctor import check
-    report = check(args.config)
+    report = app.check(args.config)
     say(report.to_json() if args.json else "\n".join(report.lines()))
     return report.exit_code
 

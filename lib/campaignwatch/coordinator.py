@@ -7,16 +7,15 @@ otherwise — so stdout stays the report (or the one JSON document).
 from __future__ import annotations
 
 import datetime as dt
-import glob
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 from .config import Config, SourceSpec
 from .history import History
 from .pipeline import FATAL
-from .sources import display_name, is_google, source_key
+from .backends import backend_for, parse_source
+from .sources import display_name, source_key
 from .sync import SyncResult, sync_source
 
 
@@ -27,6 +26,13 @@ class Run:
     dashboard: str | None = None                                    # written to
     dashboard_error: str | None = None
     kept: dict[str, list] = field(default_factory=dict)            # failed source -> history.Kept states shown
+    cross: dict[str, list] = field(default_factory=dict)           # source -> flags of the cross-source stage
+    configured: bool = False                                        # the configured sources (and dashboard)
+
+    def open_at_or_above(self, severity: str) -> bool:
+        """An open (not waived) flag of this severity or above was raised (`sync --fail-on`)."""
+        from .flagcodes import RANK
+        return any(RANK[f.severity] >= RANK[severity] for r in self.results for f in r.flags if f.counts_open)
 
     @property
     def failed(self) -> bool:
@@ -34,21 +40,14 @@ class Run:
 
 
 def expand(cfg: Config) -> list[tuple[str, SourceSpec]]:
-    """Configured sources, globs expanded (sorted) relative to config.toml's folder. A glob
-    that matches no workbook stays in the list as itself, so it fails as `missing` (exit 3)
-    instead of quietly leaving the run — and the dashboard keeps what it last showed."""
+    """Configured sources, each expanded by its backend (a file glob: its workbooks, sorted, relative
+    to config.toml's folder). A glob that matches no workbook stays in the list as itself, so it
+    fails as `missing` (exit 3) instead of quietly leaving the run — and the dashboard keeps what
+    it last showed."""
     out: list[tuple[str, SourceSpec]] = []
     for spec in cfg.sources:
-        if is_google(spec.source):
-            out.append((spec.source, spec))
-            continue
-        pattern = str(cfg.resolve(spec.source))
-        if glob.has_magic(pattern):
-            matches = sorted(p for p in glob.glob(pattern) if not Path(p).name.startswith(("~$", ".~lock"))
-                             and not p.endswith(".campaignwatch.xlsx"))     # our sidecars are not sources
-            out += [(m, spec) for m in matches] or [(pattern, spec)]
-        else:
-            out.append((pattern, spec))
+        source = parse_source(spec.source)
+        out += [(s.text, spec) for s in backend_for(source).expand(source, cfg)]
     return out
 
 
@@ -118,18 +117,8 @@ def write_dashboard(run: Run, cfg: Config, as_of: dt.date, history: History, lan
         if r.figures is None and r.check.status == "failed":
             run.kept[r.check.source] = history.last_known(source_key(r.check.source))
     tabs = dashboard_tabs(run, cfg, as_of, history, lang)
+    dash = parse_source(target).resolved(cfg)
     try:
-        if is_google(target):
-            from .gsheets.write import write_tabs as write_google
-            write_google(target, tabs, cfg)
-            run.dashboard = target
-        else:
-            from .write import xlsx
-            path = cfg.resolve(target)
-            if path.exists():
-                xlsx.write_tabs(path, tabs, backups=cfg["output.backups"], stale_hours=cfg["output.stale_lock_hours"])
-            else:
-                xlsx.write_new(path, tabs, stale_hours=cfg["output.stale_lock_hours"])
-            run.dashboard = str(path)
+        run.dashboard = backend_for(dash).write(dash, tabs, cfg, create=True).where
     except SourceError as err:
         run.dashboard_error = message(err, lang or "en")

@@ -50,29 +50,20 @@ def setup_logging(cfg: Config) -> Path:
     return path
 
 
-def run_once(cfg: Config, as_of: dt.date, stop: Stop, lang: str | None = None):
+def run_once(cfg: Config, as_of: dt.date, stop: Stop | None, lang: str | None = None):
     """Sync every configured source, rebuild the dashboard, send the digest. Returns the Run."""
+    from . import app
     from .changes import collect
-    from .coordinator import expand, run_sources, write_dashboard
-    from .history import History, RunLock
     from .report import sync_report
-    sources = expand(cfg)
-    log.info("run for %s: %d sources", as_of.isoformat(), len(sources))
-    hist_path = cfg.resolve(cfg["history.path"])
-    with RunLock(hist_path):                          # no manual sync in the middle of ours
-        history = History(hist_path)
-        history.start_run(as_of, "nightly")
-        run = run_sources(sources, cfg, as_of, history, lang=lang,
-                          on_result=lambda r: log.info("%s", sync_report(r, top=0).splitlines()[0]),
-                          should_stop=lambda: stop.requested)
-        write_dashboard(run, cfg, as_of, history, lang)
-        if run.dashboard:
-            log.info("dashboard written to %s", run.dashboard)
-        if run.dashboard_error:
-            log.error("dashboard not written: %s", run.dashboard_error)
-        history.finish_run("failed" if run.failed else "ok")
-        history.close()
-    if cfg["digest.enabled"] and not stop.requested:
+    log.info("run for %s", as_of.isoformat())
+    stopped = (lambda: stop.requested) if stop is not None else (lambda: False)
+    run = app.sync(None, config=cfg, as_of=as_of, lang=lang, command="nightly",
+                   on_result=lambda r: log.info("%s", sync_report(r, top=0).splitlines()[0]), should_stop=stopped)
+    if run.dashboard:
+        log.info("dashboard written to %s", run.dashboard)
+    if run.dashboard_error:
+        log.error("dashboard not written: %s", run.dashboard_error)
+    if cfg["digest.enabled"] and not stopped():
         from .notify import deliver
         for line in deliver(cfg, collect(run.results, as_of, run.specs)):
             log.info("digest: %s", line)

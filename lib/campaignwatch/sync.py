@@ -39,6 +39,7 @@ class SyncResult:
     flags: list[Flag] = field(default_factory=list)         # raised now (open)
     gone: list[Flag] = field(default_factory=list)          # open before, resolved or unverifiable now
     written: str | None = None                              # path written (workbook or sidecar)
+    keys: object = None                                     # app.CrossKeys: what the cross-source stage needs
     write_error: SourceError | None = None
     new: int = 0
     seconds: float = 0.0
@@ -99,8 +100,19 @@ def sync_source(path: str | Path, cfg: Config, as_of: dt.date, history: History,
                               _metrics(ev.figures, ev.flags, cfg),
                               run_summary(ev, result.seconds, written=bool(result.written),
                                           error_code=err.code if err else None), check.language)
+    result.keys = _cross_keys(check)
     check.compact()
     return result
+
+
+def _cross_keys(check: SourceResult):
+    """The receipt numbers and campaign IDs of this source, for the checks across workbooks."""
+    from .app import CrossKeys
+    exp, camps = check.tables.get("expenses"), check.tables.get("campaigns")
+    receipts = frozenset() if exp is None else frozenset(
+        "".join(str(r).upper().split()) for r in exp.ok["receipt_no"].dropna().tolist())
+    campaigns = frozenset() if camps is None else frozenset(camps.df["campaign_id"].dropna().tolist())
+    return CrossKeys(check.source, receipts, campaigns)
 
 
 def _write(result: SyncResult, path, tabs, cfg: Config) -> None:

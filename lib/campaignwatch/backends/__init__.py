@@ -6,7 +6,7 @@ medium keeps copies — lists and restores backups. The pipeline in between neve
 backend it talks to.
 
     read(source, cfg) -> RawWorkbook
-    write(source, tabs, cfg, *, expect=None) -> Written        # where, and the backup kept
+    write(source, tabs, cfg, *, expect=None, create=False) -> Written   # where, and the backup kept
     clean(source, cfg) -> Written | None                        # None: nothing to clean
     backups(source, cfg) -> list[Path]                          # newest first ([] when none)
     restore(source, cfg, backup=None) -> Path                   # NotSupported where there are none
@@ -63,6 +63,10 @@ class Source:
     def display(self) -> str:
         return Path(self.location).name if self.kind == "file" else f"{self.kind}:{self.location}"
 
+    def resolved(self, cfg: "Config") -> "Source":
+        """A file path relative to config.toml's folder made absolute; other sources as they are."""
+        return Source("file", str(cfg.resolve(self.location)), self.text) if self.kind == "file" else self
+
 
 def parse_source(text: str | Path) -> Source:
     """`gsheet:ID` or a Google Sheets URL, `memory:NAME`, or else a file path."""
@@ -93,7 +97,8 @@ class Backend(Protocol):
 
     def read(self, source: Source, cfg: "Config") -> "RawWorkbook": ...
 
-    def write(self, source: Source, tabs: "list[TabSpec]", cfg: "Config", *, expect=None) -> Written: ...
+    def write(self, source: Source, tabs: "list[TabSpec]", cfg: "Config", *, expect=None,
+              create: bool = False) -> Written: ...
 
     def clean(self, source: Source, cfg: "Config") -> Written | None: ...
 

@@ -17,7 +17,7 @@ class GoogleBackend:
     def stat(self, source: Source) -> None:
         return None
 
-    def write(self, source: Source, tabs, cfg, *, expect=None) -> Written:
+    def write(self, source: Source, tabs, cfg, *, expect=None, create: bool = False) -> Written:
         from ..gsheets.write import write_tabs
         write_tabs(source.text, tabs, cfg)
         return Written(source.text)

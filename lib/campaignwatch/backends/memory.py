@@ -29,7 +29,7 @@ class MemoryBackend:
     def stat(self, source: Source) -> None:
         return None
 
-    def write(self, source: Source, tabs, cfg, *, expect=None) -> Written:
+    def write(self, source: Source, tabs, cfg, *, expect=None, create: bool = False) -> Written:
         self.written[source.location] = list(tabs)
         return Written(source.text)
 

@@ -26,10 +26,14 @@ class XlsxBackend:
             return None
         return st.st_size, st.st_mtime_ns
 
-    def write(self, source: Source, tabs, cfg, *, expect=None) -> Written:
+    def write(self, source: Source, tabs, cfg, *, expect=None, create: bool = False) -> Written:
+        """Into the workbook in place (a .xls/.xlsb/.ods: into its sidecar); `create`: a workbook
+        that does not exist yet is made (the dashboard), never replacing one that appeared."""
         from ..write import xlsx
         path = Path(source.location)
         opts = {"backups": cfg["output.backups"], "stale_hours": cfg["output.stale_lock_hours"]}
+        if create and not path.exists():
+            return Written(str(xlsx.write_new(path, tabs, stale_hours=opts["stale_hours"]).path))
         if path.suffix.lower() in xlsx.SIDECAR_SOURCES:
             out = xlsx.write_sidecar(path, tabs, **opts)
         else:
@@ -63,10 +67,10 @@ class XlsxBackend:
         matches nothing stays itself, so it fails as `missing` instead of quietly leaving the run."""
         pattern = str(cfg.resolve(source.location))
         if not glob.has_magic(pattern):
-            return [Source("file", pattern, source.text)]
+            return [Source("file", pattern, pattern)]
         matches = sorted(p for p in glob.glob(pattern) if not Path(p).name.startswith(("~$", ".~lock"))
                          and not p.endswith(".campaignwatch.xlsx"))
-        return [Source("file", m, m) for m in matches] or [Source("file", pattern, source.text)]
+        return [Source("file", m, m) for m in matches] or [Source("file", pattern, pattern)]
 
     def link(self, source: Source, cell: str, from_folder: Path | None) -> str | None:
         """A path relative to the dashboard's folder (so both can move together) and the cell."""
