@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import __version__
 from .config import ConfigError, load
+from .errors import CampaignwatchError
 from .history import HistoryError
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_SOURCE, EXIT_LOCKED = 0, 1, 2, 3, 4
@@ -41,7 +42,7 @@ def say(text: str) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
-class Usage(Exception):
+class Usage(CampaignwatchError):
     """A usage problem: exit code 2."""
 
 
@@ -166,7 +167,7 @@ def cmd_init(args, cfg) -> int:
     from .workbook.template import write_template
     if args.google:
         from .gsheets.init import init_spreadsheet
-        from .read.package import SourceError, message
+        from .errors import SourceError, message
         try:
             added = init_spreadsheet(args.google, cfg, lang=args.lang)
         except SourceError as err:
@@ -310,7 +311,7 @@ class _nolock:
 
 
 def cmd_restore(args, cfg) -> int:
-    from .read.package import SourceError, message
+    from .errors import SourceError, message
     from .sources import is_google
     from .write import xlsx
     if is_google(args.source):
@@ -331,7 +332,7 @@ def cmd_restore(args, cfg) -> int:
 
 
 def cmd_clean(args, cfg) -> int:
-    from .read.package import SourceError, message
+    from .errors import SourceError, message
     from .sources import is_google
     from .write import xlsx
     if is_google(args.source):

@@ -16,7 +16,7 @@ from pathlib import Path
 from .config import Config
 from .findings import Finding
 from .read import package
-from .read.package import SourceError
+from .errors import SourceError
 from .read.recognise import recognise
 from .read.workbook import RawWorkbook, read_workbook
 from .stages.normalise import ReadOptions, Records, normalise

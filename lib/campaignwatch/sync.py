@@ -15,12 +15,13 @@ from pathlib import Path
 import pandas as pd
 
 from . import clock
+from .a1 import cell_ref
 from .config import Config
-from .findings import ERROR, Finding, cell_ref
+from .errors import SourceError
+from .findings import ERROR, Finding
 from .flagcodes import CODES
 from .history import History
 from .pipeline import SourceResult, check_source, timed
-from .read.package import SourceError
 from .render import RunInfo, campaign_status, over_budget, render_tabs
 from .rules import CODE_FIELDS, Context, Flag, Thresholds, fault, people_aliases, run_rules
 from .rules.budget import approved_plans
