@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import Config
+from .errors import SourceError
 from .findings import Finding
 from .read import package
-from .errors import SourceError
 from .read.recognise import recognise
 from .read.workbook import RawWorkbook, read_workbook
 from .stages.normalise import ReadOptions, Records, normalise
