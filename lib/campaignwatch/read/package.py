@@ -991,7 +991,7 @@ class _SheetScanner:
         cells = _count_cells(content, pat.cell_open)
         positional = cells - content.count(pat.cell_open + b' r="')
         if positional > 0 and pat.value.search(content) is not None:
-            width = cells if end >= 0 else MAX_COLUMNS             # the rest of the row is unseen
+            width = cells if end >= 0 else MAX_COLUMNS          # the rest of the row is unseen
             self.extent.add(int(ref) - 1, max(width, 1) - 1, "row " + ref.decode("ascii"))
 
     def _cell_tag(self, buf: bytes, child: int, lo: int, window: int) -> tuple[bytes, int] | None:
