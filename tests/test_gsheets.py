@@ -504,7 +504,7 @@ def test_the_fake_applies_a_batch_all_or_nothing(google_env):
     fake = google_env.fake
     sid = fake.add_spreadsheet("x", {"A": [["a"]]})
     api = client.connect(load(str(google_env.config)), f"gsheet:{sid}")
-    from campaignwatch.read.package import SourceError
+    from campaignwatch.errors import SourceError
     with pytest.raises(SourceError) as info:
         api.batch_update(sid, [{"addSheet": {"properties": {"title": "B"}}},
                                {"updateCells": {"start": {"sheetId": 0, "rowIndex": 5000}, "fields": "*",

@@ -22,7 +22,7 @@ from test_gsheets import OURS, FakeClock, demo_tabs, our_sheets, run, sync_json
 from campaignwatch.config import load
 from campaignwatch.gsheets import client, write as gwrite
 from campaignwatch.names import MARK
-from campaignwatch.read.package import SourceError
+from campaignwatch.errors import SourceError
 from campaignwatch.tabspec import TabSpec
 
 

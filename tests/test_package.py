@@ -16,10 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from campaignwatch.read import package
-from campaignwatch.read.package import (
+from campaignwatch.errors import (
     CODES, ENCRYPTED, HOSTILE_XML, MISSING, NOT_A_WORKBOOK, PERMISSION, TOO_LARGE, TRUNCATED,
-    UNSUPPORTED, ZIP_BOMB, Limits, PackageInfo, SourceError, inspect, message,
+    UNSUPPORTED, ZIP_BOMB, SourceError, message,
 )
+from campaignwatch.read.package import Limits, PackageInfo, inspect
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 SHEET1 = "xl/worksheets/sheet1.xml"

@@ -24,7 +24,8 @@ import python_calamine
 
 from conftest import AS_OF, ROOT, needs_soffice, soffice_convert, write_xlsx
 from campaignwatch.read import package, workbook
-from campaignwatch.read.package import DAMAGED, INTERNAL, TOO_LARGE, Limits, SourceError, inspect, message
+from campaignwatch.errors import DAMAGED, INTERNAL, TOO_LARGE, SourceError, message
+from campaignwatch.read.package import Limits, inspect
 from campaignwatch.read.workbook import read_workbook
 
 SHEET1 = "xl/worksheets/sheet1.xml"
@@ -65,7 +66,7 @@ def read_in_child(path: Path, timeout: int = 60) -> tuple[int, dict, float]:
     (exit code, {"code", "detail"} or {"rows", "cols"}, seconds)."""
     script = ("import json, sys; sys.path.insert(0, sys.argv[1])\n"
               "from campaignwatch.read.workbook import read_workbook\n"
-              "from campaignwatch.read.package import SourceError\n"
+              "from campaignwatch.errors import SourceError\n"
               "try:\n"
               "    s = read_workbook(sys.argv[2]).sheets[0]\n"
               "    print(json.dumps({'rows': len(s.rows), 'cols': len(s.rows[0]), 'last': s.rows[-1][:1]}))\n"

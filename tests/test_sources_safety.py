@@ -125,7 +125,7 @@ def test_a_read_only_workbook_is_never_replaced_even_by_root(tmp_path):
 
 
 def test_check_writable_judges_the_mode_bits(tmp_path):
-    from campaignwatch.read.package import SourceError
+    from campaignwatch.errors import SourceError
     f = tmp_path / "x.xlsx"
     f.write_bytes(b"x")
     safety.check_writable(f)

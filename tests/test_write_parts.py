@@ -16,7 +16,7 @@ import xlsxwriter
 
 from conftest import needs_soffice, soffice_convert, write_xlsx
 from campaignwatch.names import tab_name
-from campaignwatch.read.package import NAME_TAKEN, WRITE_FAILED, SourceError
+from campaignwatch.errors import NAME_TAKEN, WRITE_FAILED, SourceError
 from campaignwatch.write import list_backups, sidecar_path, write_sidecar, write_tabs
 from campaignwatch.write import xlsx as wx
 from test_write_xlsx import make_tab, members, seven_tabs, sheet_names

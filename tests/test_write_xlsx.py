@@ -23,9 +23,8 @@ from python_calamine import CalamineWorkbook
 
 from conftest import needs_soffice, soffice_convert, write_xlsx
 from campaignwatch.names import MARK, tab_name
-from campaignwatch.read.package import (
-    CHANGED, LOCKED, NAME_TAKEN, UNSUPPORTED, WRITE_FAILED, SourceError, inspect, message,
-)
+from campaignwatch.errors import CHANGED, LOCKED, NAME_TAKEN, UNSUPPORTED, WRITE_FAILED, SourceError, message
+from campaignwatch.read.package import inspect
 from campaignwatch.tabspec import TabSpec
 from campaignwatch.write import (
     find_lock, list_backups, restore, sidecar_path, write_sidecar, write_tabs,

@@ -92,7 +92,7 @@ def collect(results, as_of: dt.date, specs: dict | None = None) -> RunChanges:
 
 
 def _message(err, lang: str) -> str:
-    from .read.package import message
+    from .errors import message
     return message(err, lang)
 
 

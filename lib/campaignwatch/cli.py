@@ -148,7 +148,7 @@ def _error_types():
     """Error type -> exit code: the one table of how failures end a command (first match wins)."""
     from .backends import NotSupported
     from .history import Locked
-    from .read.package import SourceError
+    from .errors import SourceError
     return ((Locked, EXIT_LOCKED), (SourceError, EXIT_SOURCE), (ConfigError, EXIT_USAGE),
             (HistoryError, EXIT_USAGE), (NotSupported, EXIT_USAGE), (sqlite3.Error, EXIT_USAGE),
             (OSError, EXIT_USAGE))
@@ -160,7 +160,7 @@ def _exit_code(exc: BaseException) -> int | None:
 
 def _sentence(exc: BaseException) -> str:
     from .history import Locked
-    from .read.package import SourceError, message
+    from .errors import SourceError, message
     if isinstance(exc, SourceError):
         return message(exc)
     if isinstance(exc, Locked):

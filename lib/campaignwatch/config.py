@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .errors import CampaignwatchError
 from .flagcodes import CODES, SEVERITIES
 from .sources import is_google
 
@@ -353,7 +354,7 @@ class Problem:
     message: str
 
 
-class ConfigError(Exception):
+class ConfigError(CampaignwatchError):
     """A configuration problem: exit code 2. `problems` lists every one found (one sentence
     each); `str()` is one line per problem."""
 

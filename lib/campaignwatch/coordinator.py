@@ -102,7 +102,7 @@ def run_sources(sources: list[tuple[str, SourceSpec | None]], cfg: Config, as_of
 
 def _failed(src: str, exc: Exception) -> SyncResult:
     from .pipeline import SourceResult
-    from .read.package import internal
+    from .errors import internal
     return SyncResult(SourceResult(str(src), status="failed", error=internal(exc, src)))
 
 
@@ -112,7 +112,7 @@ def write_dashboard(run: Run, cfg: Config, as_of: dt.date, history: History, lan
     if not target:
         return
     from .dashboard import dashboard_tabs
-    from .read.package import SourceError, message
+    from .errors import SourceError, message
     for r in run.results:                 # a source not read this run keeps its last known state
         if r.figures is None and r.check.status == "failed":
             run.kept[r.check.source] = history.last_known(source_key(r.check.source))

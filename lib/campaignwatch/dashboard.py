@@ -300,7 +300,7 @@ def _sources(info: RunInfo, run) -> TabSpec:
         spec_ = run.specs.get(r.check.source)
         name, team = _label(run, r)
         err = r.error
-        from .read.package import message
+        from .errors import message
         kept = getattr(run, "kept", {}).get(r.check.source, [])
         problem = message(err, lang) if err else None
         if kept:

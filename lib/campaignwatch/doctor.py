@@ -109,7 +109,7 @@ def check_sources(cfg: Config, env: Mapping[str, str]) -> list[Check]:
 
 def _google_source(spec: SourceSpec) -> Check:
     from .gsheets.client import source_name
-    from .read.package import SourceError, message
+    from .errors import SourceError, message
     try:
         source_name(spec.source)
     except SourceError as err:
@@ -122,7 +122,7 @@ def _google_source(spec: SourceSpec) -> Check:
 def _workbook(path: str, cfg: Config) -> list[Check]:
     """Open the workbook the way `sync` reads it and find its tables; write nothing."""
     from .pipeline import limits
-    from .read.package import SourceError, internal, message
+    from .errors import SourceError, internal, message
     from .read.recognise import recognise
     from .read.workbook import read_workbook
     name = display_name(path)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import clock
+from .errors import CampaignwatchError
 
 SCHEMA_VERSION = 2       # 2: plan_versions, metrics.over_budget and metrics.blocked
 
@@ -71,7 +72,7 @@ MIGRATIONS = {
 }
 
 
-class HistoryError(Exception):
+class HistoryError(CampaignwatchError):
     """The history file cannot be used (exit code 2: fix the path or the file)."""
 
 
@@ -292,7 +293,7 @@ class History:
             self.db.close()
 
 
-class Locked(Exception):
+class Locked(CampaignwatchError):
     """Another run holds the lock (exit code 4)."""
 
 

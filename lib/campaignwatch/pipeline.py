@@ -22,11 +22,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from . import errors
 from .backends import backend_for, parse_source
 from .config import Config
+from .errors import SourceError
 from .findings import Finding
 from .read import package
-from .read.package import SourceError
 from .read.recognise import Recognised, recognise
 from .read.workbook import RawWorkbook
 from .stages.normalise import ReadOptions, Records, normalise
@@ -66,7 +67,7 @@ class SourceResult:
         self.book = None
 
     def error_message(self, lang: str | None = None) -> str | None:
-        return package.message(self.error, lang or self.language) if self.error else None
+        return errors.message(self.error, lang or self.language) if self.error else None
 
 
 def limits(cfg: Config) -> package.Limits:
@@ -142,7 +143,7 @@ def recognise_stage(ev: Evaluation, env: Env) -> Evaluation:
         sheets = ev.book.sheets
         tabs = ", ".join(s.name for s in sheets[:8]) + (" …" if len(sheets) > 8 else "")
         return replace(ev, found=found, language=lang, error=SourceError(
-            package.NOT_CAMPAIGN, f"its tabs: {tabs}" if tabs else "it has no tab", path=env.source))
+            errors.NOT_CAMPAIGN, f"its tabs: {tabs}" if tabs else "it has no tab", path=env.source))
     return replace(ev, found=found, language=lang, findings=list(found.findings))
 
 
@@ -335,7 +336,7 @@ def check_source(path: str | Path, cfg: Config, as_of: dt.date, lang: str | None
     except BaseException as exc:  # noqa: BLE001 - contained per source (a reader's panic too), one sentence
         if isinstance(exc, FATAL):
             raise
-        result.status, result.error, result.tables, result.findings = "failed", package.internal(exc, path), {}, []
+        result.status, result.error, result.tables, result.findings = "failed", errors.internal(exc, path), {}, []
         return result
 
 

@@ -115,7 +115,7 @@ def sync_report(r, dry_run: bool = False, top: int = 10) -> str:
     if dry_run:
         lines.append("  " + w["dry"])
     elif r.write_error is not None:
-        from .read.package import message
+        from .errors import message
         lines.append(f"  ✗ {w['not_written']}: {message(r.write_error, lang)}")
     elif r.written:
         lines.append(f"  {w['wrote']} {r.written}")
@@ -140,7 +140,7 @@ def sync_extra(by_check: dict):
                "campaigns": campaign_dicts(r.figures),
                "written": r.written, "timings": {k: round(v, 4) for k, v in check.timings.items()}}
         if r.write_error is not None:
-            from .read.package import message
+            from .errors import message
             doc["status"] = "failed"
             doc["error"] = message(r.write_error, lang)
             doc["error_code"] = r.write_error.code

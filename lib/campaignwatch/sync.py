@@ -24,8 +24,8 @@ from .findings import Finding
 from .history import History
 from .pipeline import (FATAL, Env, Previous, SourceResult, absorb, evaluate, language, read_source,
                        run_summary, timed)
-from .read import package
-from .read.package import SourceError
+from . import errors
+from .errors import SourceError
 from .render import campaign_status, over_budget
 from .rules import CODE_FIELDS, Flag
 from .rules.budget import approved_plans
@@ -83,7 +83,7 @@ def sync_source(path: str | Path, cfg: Config, as_of: dt.date, history: History,
     except BaseException as exc:  # noqa: BLE001 - contained per source (a reader's panic too), one sentence
         if isinstance(exc, FATAL):
             raise
-        check.status, check.error, check.tables, check.findings = "failed", package.internal(exc, path), {}, []
+        check.status, check.error, check.tables, check.findings = "failed", errors.internal(exc, path), {}, []
     if check.status == "failed":
         result.seconds = time.perf_counter() - t0
         history.record_failure(key, {"error_code": check.error.code, "seconds": result.seconds})

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from ..errors import CampaignwatchError
+
 
 
 if TYPE_CHECKING:
@@ -88,7 +90,7 @@ class Written:
     removed: bool = False          # clean: the target itself went (a sidecar holding only our tabs)
 
 
-class NotSupported(Exception):
+class NotSupported(CampaignwatchError):
     """The backend cannot do this (e.g. restore a Google Sheet: it keeps its own versions)."""
 
 

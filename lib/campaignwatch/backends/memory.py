@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..read.package import SourceError
+from ..errors import SourceError
 from . import NotSupported, Source, Written
 
 
@@ -21,7 +21,7 @@ class MemoryBackend:
         return Source("memory", name, f"memory:{name}")
 
     def read(self, source: Source, cfg):
-        from ..read.package import MISSING
+        from ..errors import MISSING
         if source.location not in self.books:
             raise SourceError(MISSING, path=source.text)
         return self.books[source.location]

@@ -32,7 +32,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..config import Config
-from ..read.package import (
+from ..errors import (
     AUTH,
     FORBIDDEN,
     NOT_FOUND,

@@ -15,7 +15,7 @@ from __future__ import annotations
 from ..config import Config
 from ..contract import ENUMS, TABLES, Column, Table
 from ..headers import match_tab
-from ..read.package import SourceError
+from ..errors import SourceError
 from ..workbook.template import FORMATS as TEMPLATE_FORMATS
 from ..workbook.template import GUIDE, VALIDATION_ROWS, _hint
 from . import client

@@ -47,7 +47,7 @@ from decimal import Decimal
 
 from ..config import Config
 from ..names import MARK, is_generated
-from ..read.package import NAME_TAKEN, REJECTED, SourceError
+from ..errors import NAME_TAKEN, REJECTED, SourceError
 from ..tabspec import FILLS, FORMATS, TabSpec
 from ..write.xlsx import FILL_RGB, HEADER_RGB, NUMFMT_CODES
 from . import client

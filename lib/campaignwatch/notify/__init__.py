@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 
+from ..errors import CampaignwatchError
 
-class NotifyError(Exception):
+
+class NotifyError(CampaignwatchError):
     """A channel could not deliver the digest; the text is one sentence for the log."""
 
 

@@ -2,8 +2,8 @@
 
 `inspect(path)` does two jobs calamine does not do for us:
 
-1. It refuses broken and hostile files with one `SourceError` whose `code` is stable
-   (see the module constants) and which `message(err, lang)` turns into one clear
+1. It refuses broken and hostile files with one `errors.SourceError` whose `code` is stable
+   (see `errors.CATALOGUE`) and which `errors.message(err, lang)` turns into one clear
    sentence: missing / unreadable files, wrong content for the extension, damaged
    (truncated) zips, password-protected workbooks, zip bombs (by declared ratio and
    total size, and by what the members *actually* inflate to), XML parts with a
@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import codecs
 import copy
-import functools
 import io
 import os
 import posixpath
@@ -59,147 +58,17 @@ from xml.sax.saxutils import escape
 import defusedxml
 import defusedxml.ElementTree as SafeET
 
-__all__ = [
-    "SourceError", "Limits", "PackageInfo", "inspect", "message",
-    "MISSING", "NOT_A_WORKBOOK", "TRUNCATED", "ENCRYPTED", "TOO_LARGE", "ZIP_BOMB",
-    "HOSTILE_XML", "UNSUPPORTED", "PERMISSION", "DAMAGED", "CODES", "workbook_part", "calamine_copy",
-    "LOCKED", "CHANGED", "NAME_TAKEN", "WRITE_FAILED", "NOT_CAMPAIGN", "BAD_BACKUP",
-]
+from .. import a1
+from ..a1 import MAX_COLUMNS, MAX_ROWS
+from ..errors import (
+    ENCRYPTED, HOSTILE_XML, MISSING, NOT_A_WORKBOOK, PERMISSION, TOO_LARGE, TRUNCATED, UNSUPPORTED, ZIP_BOMB,
+    CampaignwatchError, SourceError, one_line,
+)
+# Only for read/workbook.py and pipeline.py, which still say `package.DAMAGED`, `package.internal`,
+# `package.message`, `package.NOT_CAMPAIGN`: these live in errors.py.
+from ..errors import DAMAGED, NOT_CAMPAIGN, internal, message  # noqa: F401
 
-# --------------------------------------------------------------------------- errors
-
-MISSING = "missing"
-NOT_A_WORKBOOK = "not_a_workbook"
-TRUNCATED = "truncated"
-ENCRYPTED = "encrypted"
-TOO_LARGE = "too_large"
-ZIP_BOMB = "zip_bomb"
-HOSTILE_XML = "hostile_xml"
-UNSUPPORTED = "unsupported"
-PERMISSION = "permission"
-DAMAGED = "damaged"          # the internal structure is broken, whoever made the copy
-# writer codes (write/xlsx.py)
-LOCKED = "locked"
-CHANGED = "changed"
-NAME_TAKEN = "name_taken"
-WRITE_FAILED = "write_failed"
-# a readable workbook without any table of the contract (pipeline.check_source): never written
-NOT_CAMPAIGN = "not_campaign"
-# `restore --backup FILE` where FILE is not a workbook of the same kind (write/safety.check_backup)
-BAD_BACKUP = "bad_backup"
-CODES = (MISSING, NOT_A_WORKBOOK, TRUNCATED, ENCRYPTED, TOO_LARGE, ZIP_BOMB,
-         HOSTILE_XML, UNSUPPORTED, PERMISSION, DAMAGED,
-         LOCKED, CHANGED, NAME_TAKEN, WRITE_FAILED, NOT_CAMPAIGN, BAD_BACKUP)
-
-
-class SourceError(Exception):
-    """One clear reason a source cannot be read or written. `code` is stable; `detail` is a short English fragment (e.g. the path or size).
-
-    `path` (optional, keyword-only) is the file concerned; `message()` uses its name.
-    `inspect()` always fills it in.  ``str(err)`` is the English `message()`.
-    """
-
-    def __init__(self, code: str, detail: str = "", *, path: str | os.PathLike | None = None):
-        super().__init__(code, detail)
-        self.code = code
-        self.detail = detail
-        self.path = path
-
-    def __str__(self) -> str:
-        return message(self, "en")
-
-
-_MESSAGES: dict[str, dict[str, str]] = {
-    "en": {
-        MISSING: "{name} was not found{detail}: check the path and the file name, then run again.",
-        NOT_A_WORKBOOK: "{name} is not a workbook campaignwatch can read{detail}: open it in Excel or "
-                        "LibreOffice and save it as .xlsx, then run again.",
-        TRUNCATED: "{name} is damaged or incomplete{detail}: download or copy it again (or open it in "
-                   "Excel and save a new copy), then run again.",
-        ENCRYPTED: "{name} is password-protected{detail}: remove the password (File › Info › Protect "
-                   "Workbook) or save an unprotected copy, then run again.",
-        TOO_LARGE: "{name} is too large to read safely{detail}: clear stray values far outside the "
-                   "tables, delete unused sheets or split it into smaller workbooks, then run again.",
-        ZIP_BOMB: "{name} was not opened because it unpacks to far more data than its size suggests, "
-                  "the way malicious “zip bomb” files do{detail}: get a fresh copy from a trusted source.",
-        HOSTILE_XML: "{name} was not opened because it contains XML declarations (DOCTYPE/ENTITY) that "
-                     "can be used to attack the computer reading it{detail}: re-save it as .xlsx in Excel "
-                     "or LibreOffice, or get a fresh copy from a trusted source.",
-        UNSUPPORTED: "{name} is not a file type campaignwatch reads{detail}: save it as .xlsx (or .xlsm, "
-                     ".xls, .xlsb, .ods), then run again.",
-        PERMISSION: "{name} could not be opened or saved because access was denied{detail}: close it in "
-                    "Excel if it is open and check your permissions on the file and its folder, then "
-                    "run again.",
-        DAMAGED: "The internal structure of {name} is damaged{detail}: if Excel or LibreOffice can open it, "
-                 "save it there again (as .xlsx), then run again.",
-        "": "{name} could not be read{detail}: open it in Excel or LibreOffice and save it as .xlsx, "
-            "then run again.",
-        LOCKED: "{name} is open in Excel or LibreOffice{detail}, so campaignwatch did not write to it: "
-                "close it there (or ask that person to), then run again.",
-        CHANGED: "{name} changed since campaignwatch read it{detail}; it was not overwritten: run again "
-                 "to use the new version.",
-        NAME_TAKEN: "{name} already has a tab with the name of a tab campaignwatch generates{detail}, and "
-                    "campaignwatch did not make it: rename that tab, then run again.",
-        WRITE_FAILED: "{name} could not be written safely{detail}; the previous version was kept: check "
-                      "the free disk space and your permissions on its folder, then run again.",
-        NOT_CAMPAIGN: "{name} has no tab campaignwatch recognises as a campaign table{detail}, so it was "
-                      "neither checked nor written: check that this source is the right workbook (or name its "
-                      "tabs as in `campaignwatch init`), then run again.",
-        BAD_BACKUP: "{name} is not a backup of this workbook{detail}, so nothing was restored and the workbook "
-                    "was left as it was: choose one listed by `campaignwatch restore --list`, then run again.",
-    },
-    "zh-CN": {
-        MISSING: "找不到 {name}{detail}：请检查路径和文件名后重试。",
-        NOT_A_WORKBOOK: "{name} 不是 campaignwatch 能读取的工作簿{detail}：请用 Excel 或 LibreOffice "
-                        "打开并另存为 .xlsx 后重试。",
-        TRUNCATED: "{name} 已损坏或不完整{detail}：请重新下载或复制（或用 Excel 打开后另存一份）后重试。",
-        ENCRYPTED: "{name} 受密码保护{detail}：请取消密码（文件 › 信息 › 保护工作簿）或另存一份未加密的副本后重试。",
-        TOO_LARGE: "{name} 太大，无法安全读取{detail}：请清除表格以外远处的零散数值、删除不用的工作表或拆分成较小的工作簿后重试。",
-        ZIP_BOMB: "{name} 解压后的数据量远超其文件大小，与恶意“压缩炸弹”文件特征相同，因此未打开{detail}："
-                  "请从可信来源重新获取该文件。",
-        HOSTILE_XML: "{name} 含有可被用来攻击本机的 XML 声明（DOCTYPE/ENTITY），因此未打开{detail}："
-                     "请用 Excel 或 LibreOffice 另存为 .xlsx，或从可信来源重新获取该文件。",
-        UNSUPPORTED: "campaignwatch 不读取 {name} 这种文件类型{detail}：请另存为 .xlsx（或 .xlsm、.xls、"
-                     ".xlsb、.ods）后重试。",
-        PERMISSION: "无法打开或保存 {name}，访问被拒绝{detail}：如果它正在 Excel 中打开请先关闭，"
-                    "并检查文件及其所在文件夹的权限后重试。",
-        DAMAGED: "{name} 的内部结构已损坏{detail}：如果 Excel 或 LibreOffice 能打开它，请在其中重新保存（另存为 .xlsx）后重试。",
-        "": "无法读取 {name}{detail}：请用 Excel 或 LibreOffice 打开并另存为 .xlsx 后重试。",
-        LOCKED: "{name} 正在 Excel 或 LibreOffice 中打开{detail}，campaignwatch 未写入：请先关闭它"
-                "（或请对方关闭）后重试。",
-        CHANGED: "{name} 在 campaignwatch 读取后已被修改{detail}，因此未覆盖：请重新运行以使用新版本。",
-        NAME_TAKEN: "{name} 中已有一个与 campaignwatch 生成的工作表同名、但并非由 campaignwatch 创建的工作表"
-                    "{detail}：请将其改名后重试。",
-        WRITE_FAILED: "{name} 无法安全写入{detail}，已保留原来的版本：请检查磁盘剩余空间以及对其所在文件夹的权限后重试。",
-        NOT_CAMPAIGN: "{name} 中没有 campaignwatch 能识别的活动表格{detail}，因此既未检查也未写入：请确认该数据源是"
-                      "正确的工作簿（或按 `campaignwatch init` 的模板命名工作表）后重试。",
-        BAD_BACKUP: "{name} 不是该工作簿的备份{detail}，因此未做任何恢复，工作簿保持原样：请从 "
-                    "`campaignwatch restore --list` 列出的备份中选择后重试。",
-    },
-}
-_DEFAULT_NAME = {"en": "The file", "zh-CN": "该文件"}
-_DETAIL_WRAP = {"en": " ({})", "zh-CN": "（{}）"}
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
-
-
-def _one_line(text: str, limit: int = 200) -> str:
-    text = _CONTROL.sub(" ", text).strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def message(err: SourceError, lang: str = "en") -> str:
-    """One sentence (no newline) saying what is wrong with the file and what to do; `lang` is "en" or "zh-CN"."""
-    key = "zh-CN" if str(lang).lower().replace("_", "-").startswith("zh") else "en"
-    code = getattr(err, "code", "")
-    template = _MESSAGES[key].get(code) or _MESSAGES[key][""]
-    path = getattr(err, "path", None)
-    name = _one_line(os.path.basename(os.fspath(path))) if path else ""
-    name = name or _DEFAULT_NAME[key]
-    detail = _one_line(str(getattr(err, "detail", "") or ""))
-    if code not in _MESSAGES[key] and code:
-        detail = f"{code}: {detail}" if detail else str(code)
-    detail = _DETAIL_WRAP[key].format(detail) if detail else ""
-    return template.format(name=name, detail=detail)
+__all__ = ["Limits", "PackageInfo", "inspect", "workbook_part", "calamine_copy"]
 
 
 # --------------------------------------------------------------------------- results
@@ -274,7 +143,7 @@ def inspect(path: str | Path, limits: Limits = Limits()) -> PackageInfo:
 
 def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
-    return _one_line(text[0]) if text else type(exc).__name__
+    return one_line(text[0]) if text else type(exc).__name__
 
 
 def _inspect(p: Path, limits: Limits) -> PackageInfo:
@@ -903,34 +772,8 @@ def _zip_identity(members: dict[str, zipfile.ZipInfo], fallback: str) -> str:
 _SHEETDATA = re.compile(rb"<([A-Za-z_][\w.\-]*:)?sheetData(?=[\s/>])")
 _ATTR_R = re.compile(rb"""\sr\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _ATTR_T = re.compile(rb"""\st\s*=\s*(?:"([^"]*)"|'([^']*)')""")
-_DIGITS = b"0123456789"
 _WS = rb"[ \t\r\n]*"
-_MAX_ROW, _MAX_COL = 1 << 20, 1 << 14
 _ENTITIES = ((b"&lt;", b"<"), (b"&gt;", b">"), (b"&quot;", b'"'), (b"&apos;", b"'"), (b"&amp;", b"&"))
-
-
-def _ref_to_rc(ref: bytes | None) -> tuple[int, int] | None:
-    """b"AB12" -> (11, 27); None for a missing or invalid reference."""
-    if not ref:
-        return None
-    ref = ref.strip()
-    letters = ref.rstrip(_DIGITS)
-    digits = ref[len(letters):]
-    if not (1 <= len(letters) <= 3 and letters.isalpha() and 1 <= len(digits) <= 7):
-        return None
-    col = _col_index(letters.upper())
-    row = int(digits)
-    if not (1 <= row <= _MAX_ROW and col < _MAX_COL):
-        return None
-    return row - 1, col
-
-
-@functools.lru_cache(maxsize=4096)
-def _col_index(letters: bytes) -> int:
-    col = 0
-    for ch in letters:
-        col = col * 26 + ch - 64
-    return col - 1
 
 
 def _attr_value(pattern: re.Pattern, tag: bytes) -> bytes | None:
@@ -1135,20 +978,20 @@ class _SheetScanner:
                 end = buf.find(pat.cell_close, gt, hi)
                 if end >= 0 and pat.value.search(buf, gt, end) is None:
                     return
-            pos = _ref_to_rc(ref)
+            pos = a1.parse(ref)
             if pos is not None:
                 self.extent.add(pos[0], pos[1], ref.decode("ascii"))
             return
         # a far row: it counts for its cells without r= (cells with one are hits themselves)
         gt = buf.find(b">", m.end()) if gt < 0 else gt
-        if gt < 0 or not ref.isdigit() or not 1 <= int(ref) <= _MAX_ROW:
+        if gt < 0 or not ref.isdigit() or not 1 <= int(ref) <= MAX_ROWS:
             return
         end = buf.find(pat.row_close, gt)
         content = buf[gt:end] if end >= 0 else buf[gt:]
         cells = _count_cells(content, pat.cell_open)
         positional = cells - content.count(pat.cell_open + b' r="')
         if positional > 0 and pat.value.search(content) is not None:
-            width = cells if end >= 0 else _MAX_COL             # the rest of the row is unseen
+            width = cells if end >= 0 else MAX_COLUMNS          # the rest of the row is unseen
             self.extent.add(int(ref) - 1, max(width, 1) - 1, "row " + ref.decode("ascii"))
 
     def _cell_tag(self, buf: bytes, child: int, lo: int, window: int) -> tuple[bytes, int] | None:
@@ -1168,7 +1011,7 @@ class _SheetScanner:
         if ref is None:
             self.needs_positional = True
             return None
-        return _ref_to_rc(ref)
+        return a1.parse(ref)
 
     def _error_hit(self, buf: bytes, i: int, lo: int, hi: int) -> None:
         if not buf.startswith(self.pat.v_open, i - len(self.pat.v_open)):
@@ -1265,7 +1108,7 @@ def _iter_cells(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[tuple[in
                 row = int(r) - 1 if r and r.strip().isdigit() else row + 1
                 col = -1
             elif tag == "c":
-                pos = _ref_to_rc(el.get("r", "").encode("ascii", "replace")) if el.get("r") else None
+                pos = a1.parse(el.get("r", "").encode("ascii", "replace")) if el.get("r") else None
                 if pos is None:
                     col += 1
                 else:
@@ -1286,20 +1129,11 @@ def _extent_scan(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> _Extent | None:
             for kid in el:
                 name = _local(kid.tag)
                 if name == "is" or (name == "v" and (kid.text or "").strip()):
-                    extent.add(row, col, _rc_to_ref(row, col))
+                    extent.add(row, col, a1.ref(row, col))
                     break
     except ParseError:
         return None
     return extent
-
-
-def _rc_to_ref(row: int, col: int) -> str:
-    letters = ""
-    col += 1
-    while col:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return f"{letters}{row + 1}"
 
 
 def _positional_scan(zf: zipfile.ZipFile, info: zipfile.ZipInfo):
@@ -1367,7 +1201,7 @@ def _inspect_zip_other(p: Path, fh: BinaryIO, kind: str, head: bytes, size: int,
 
 def _short_mime(mime: bytes) -> str:
     text = mime.decode("ascii", "replace").rsplit(".", 1)[-1]
-    return _one_line(text, 40) or "non-spreadsheet"
+    return one_line(text, 40) or "non-spreadsheet"
 
 
 def _xlsb_varint(data: bytes, pos: int, max_bytes: int) -> tuple[int, int]:
@@ -1405,7 +1239,7 @@ def _xlsb_date1904(data: bytes) -> bool:
 
 # --------------------------------------------------------------------------- OLE2 (.xls, encrypted OOXML)
 
-class _CfbError(Exception):
+class _CfbError(CampaignwatchError):
     pass
 
 
@@ -1589,56 +1423,3 @@ def _biff_globals(stream: bytes) -> bool:
             break
         pos += 4 + rlen
     return False
-
-
-# --------------------------------------------------------------------------- Google Sheets codes (gsheets/)
-
-AUTH = "auth"
-NOT_FOUND = "not_found"
-FORBIDDEN = "forbidden"
-QUOTA = "quota"
-UNREACHABLE = "unreachable"
-REJECTED = "rejected"
-CODES += (AUTH, NOT_FOUND, FORBIDDEN, QUOTA, UNREACHABLE, REJECTED)
-__all__ += ["AUTH", "NOT_FOUND", "FORBIDDEN", "QUOTA", "UNREACHABLE", "REJECTED"]
-_MESSAGES["en"].update({
-    AUTH: "{name} could not be opened because campaignwatch could not sign in to Google{detail}: check that "
-          "google.credentials (or GOOGLE_APPLICATION_CREDENTIALS) names the JSON key of a service account, then run again.",
-    NOT_FOUND: "{name} was not found on Google Sheets{detail}: check the spreadsheet ID or link, then run again.",
-    FORBIDDEN: "{name} could not be opened with the service account{detail}: share the spreadsheet with the "
-               "service account's e-mail as Editor (and enable the Google Sheets API in its project), then run again.",
-    QUOTA: "{name} was not processed because the Google Sheets API quota was used up even after retries{detail}: "
-           "run again in a minute, or lower google.requests_per_minute.",
-    UNREACHABLE: "{name} was not processed because the Google Sheets API could not be reached or did not answer "
-                 "in time{detail}: check the network and google.api_url, then run again.",
-    REJECTED: "{name} was not changed because the Google Sheets API refused campaignwatch's request{detail}: "
-              "run again, and report it if it happens again.",
-})
-_MESSAGES["zh-CN"].update({
-    AUTH: "无法打开 {name}，campaignwatch 未能登录 Google{detail}：请检查 google.credentials（或 "
-          "GOOGLE_APPLICATION_CREDENTIALS）是否指向服务账号的 JSON 密钥文件后重试。",
-    NOT_FOUND: "在 Google 表格中找不到 {name}{detail}：请检查表格 ID 或链接后重试。",
-    FORBIDDEN: "服务账号无权打开 {name}{detail}：请将该表格以“编辑者”身份共享给服务账号的邮箱（并在其项目中启用 "
-               "Google Sheets API）后重试。",
-    QUOTA: "Google Sheets API 配额已用完，重试后仍未成功，因此未处理 {name}{detail}：请一分钟后重试，或调低 "
-           "google.requests_per_minute。",
-    UNREACHABLE: "无法连接 Google Sheets API 或其未及时响应，因此未处理 {name}{detail}：请检查网络和 "
-                 "google.api_url 后重试。",
-    REJECTED: "Google Sheets API 拒绝了 campaignwatch 的请求，{name} 未被修改{detail}：请重试，如再次出现请报告。",
-})
-
-# A fault of campaignwatch itself while processing one source: reported for that source
-# (exit 3) so the other sources are still processed.
-INTERNAL = "internal"
-CODES += (INTERNAL,)
-__all__ += ["INTERNAL"]
-_MESSAGES["en"][INTERNAL] = ("{name} was not processed because campaignwatch failed unexpectedly{detail}: "
-                             "the other sources were processed; please report this with the file if you can.")
-_MESSAGES["zh-CN"][INTERNAL] = ("campaignwatch 处理 {name} 时意外出错{detail}：其他数据源已正常处理；"
-                                "如可能，请附上该文件报告此问题。")
-
-
-def internal(exc: BaseException, path=None) -> SourceError:
-    """An unexpected exception as this source's one clear failure (no traceback)."""
-    text = str(exc).strip().splitlines()
-    return SourceError(INTERNAL, f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__, path=path)

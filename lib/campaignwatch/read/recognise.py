@@ -12,8 +12,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from ..a1 import cell_ref
 from ..contract import TABLES, Column, Table
-from ..findings import Finding, cell_ref
+from ..findings import Finding
 from ..headers import HeaderMatch, header_language, match_column, match_tab
 from .workbook import RawWorkbook, Sheet
 

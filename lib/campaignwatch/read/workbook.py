@@ -16,9 +16,9 @@ from pathlib import Path
 
 import python_calamine as calamine
 
+from ..errors import SourceError
 from ..names import is_generated
 from . import package
-from .package import SourceError
 
 
 @dataclass

@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 
 from .. import values as V
+from ..a1 import cell_ref
 from ..contract import ENUMS, EXPECTED, Column, Table
-from ..findings import Finding, cell_ref
+from ..findings import Finding
 from ..read.recognise import RawTable
 
 NAT = np.iinfo(np.int64).min           # integer form of NaT

@@ -16,8 +16,8 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from ..a1 import cell_ref
 from ..contract import ENUMS, EXPECTED, TABLES, Column, Table
-from ..findings import cell_ref
 
 VALIDATION_ROWS = 2000            # dropdowns and formats reach this far down
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")

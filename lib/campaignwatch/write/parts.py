@@ -26,6 +26,8 @@ from xml.parsers import expat
 
 from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
+from ..errors import CampaignwatchError
+
 __all__ = ["Element", "Document", "parse", "decode", "PartError", "MAIN", "REL", "PKG_REL", "CT",
            "esc_text", "esc_attr"]
 
@@ -40,7 +42,7 @@ _TAG_END = re.compile(rb"""(?:[^>"']|"[^"]*"|'[^']*')*>""")
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
-class PartError(ValueError):
+class PartError(CampaignwatchError, ValueError):
     """A part that is not well-formed XML (or not text in a known encoding)."""
 
 

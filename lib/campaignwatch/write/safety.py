@@ -50,7 +50,7 @@ def check_writable(path: str | os.PathLike) -> None:
     may not create the temporary copy and replace the file. A path that does not exist yet
     only needs a writable folder.
     """
-    from ..read.package import PERMISSION, SourceError
+    from ..errors import PERMISSION, SourceError
     path = Path(path)
     try:
         st = os.stat(path)
@@ -446,7 +446,7 @@ def check_backup(backup: str | os.PathLike, path: str | os.PathLike) -> None:
     extension, and for .xlsx/.xlsm/.xlsb a zip package with `[Content_Types].xml` and a workbook
     part (.ods: a zip package with its mimetype; .xls: an OLE compound file)."""
     import zipfile
-    from ..read.package import BAD_BACKUP, SourceError
+    from ..errors import BAD_BACKUP, SourceError
     backup, path = Path(backup), Path(path)
     suffix = path.suffix.lower()
     if backup.suffix.lower() != suffix:

@@ -73,11 +73,11 @@ from xml.parsers import expat
 
 import defusedxml
 
-from ..names import MARK, is_generated, is_known
-from ..read.package import (
+from ..errors import (
     CHANGED, ENCRYPTED, HOSTILE_XML, LOCKED, MISSING, NAME_TAKEN, NOT_A_WORKBOOK, PERMISSION,
-    TOO_LARGE, TRUNCATED, UNSUPPORTED, WRITE_FAILED, SourceError,
+    TOO_LARGE, TRUNCATED, UNSUPPORTED, WRITE_FAILED, CampaignwatchError, SourceError,
 )
+from ..names import MARK, is_generated, is_known
 from ..tabspec import FILLS, FORMATS, TabSpec
 from . import safety
 from .parts import CT, MAIN, PKG_REL, REL, Document, Element, PartError, esc_attr, esc_text, parse
@@ -130,7 +130,7 @@ class OnlyGenerated(SourceError):
     """Removing our tabs would leave no tab: every tab of the workbook is ours (a sidecar)."""
 
 
-class TabTooLarge(ValueError):
+class TabTooLarge(CampaignwatchError, ValueError):
     """A TabSpec that does not fit in a worksheet (a programming error upstream)."""
 
 
