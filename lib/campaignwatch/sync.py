@@ -1,7 +1,7 @@
 """`sync`: the whole pipeline for one source, history and write-back included.
 
-read → normalise → validate (pipeline.check_source) → compute → rules → render → write,
-then the history records what was seen. A source that cannot be read or written is a
+read → normalise → validate (pipeline.check_source) → compute → rules → lifecycle → render →
+write, then the history records what was seen. A source that cannot be read or written is a
 value (`SyncResult.status == "failed"`); the next source is processed all the same.
 """
 from __future__ import annotations
@@ -22,11 +22,12 @@ from .history import History
 from .pipeline import SourceResult, check_source, timed
 from .read.package import SourceError
 from .render import RunInfo, campaign_status, over_budget, render_tabs
-from .rules import CODE_FIELDS, Context, Flag, Thresholds, fault, people_aliases, run_rules
+from .flags import Flag
+from .rules import CODE_FIELDS, Context, Thresholds, people_aliases, run_rules
 from .rules.budget import approved_plans
 from .sources import display_name, is_google, source_key
 from .stages.compute import Figures, KpiSettings, compute
-from .stages.responses import apply_responses
+from .stages.lifecycle import lifecycle
 from .stages.validate import table_order
 
 
@@ -79,30 +80,15 @@ def sync_source(path: str | Path, cfg: Config, as_of: dt.date, history: History,
     with timed(timings, "rules"):
         ctx = Context(check.tables, figures, as_of, Thresholds.from_config(cfg), check.language,
                       history.plans(key), people_aliases(check.tables))
-        flags = run_rules(ctx, {c: cfg[f"severity.{c}"] for c in CODES})
-        previous = history.open_flags(key)
-        for f in flags:
-            prev = previous.get(f.flag_id)
-            f.first_seen = dt.date.fromisoformat(prev["first_seen"]) if prev else as_of
-            if prev:
-                f.previous_status, f.previous_severity = prev["status"], prev["severity"]
-        result.new = sum(1 for f in flags if f.flag_id not in previous)
-        current = {f.flag_id for f in flags}
-        for fid, row in previous.items():
-            if fid in current:
-                continue
-            status = "resolved" if ctx.verifiable(row["code"], row["campaign_id"]) else "unverifiable"
-            gone = _from_history(row, status)
-            gone.previous_status, gone.previous_severity = row["status"], row["severity"]
-            result.gone.append(gone)
+        found = run_rules(ctx, {c: cfg[f"severity.{c}"] for c in CODES})
+    previous = history.previous_flags(key)
+    with timed(timings, "lifecycle"):
+        states = lifecycle(found, previous, verifiable=ctx.verifiable, responses=check.tables.get("responses"),
+                           as_of=as_of)
+        flags, result.gone, result.new = list(states.flags), list(states.gone), states.new
         result.flags = flags
-        faults = ctx.faults
-        try:
-            answers = apply_responses(flags, check.tables.get("responses"), as_of)
-        except Exception as exc:    # noqa: BLE001 - contained: the flags stay unanswered, the rest goes on
-            answers = []
-            faults.append(fault("responses", exc))
-        check.findings = table_order(check.findings + answers + _fault_findings(faults))
+        check.findings = table_order(check.findings + list(states.findings)
+                                     + _fault_findings([*ctx.faults, *states.faults]))
     with timed(timings, "render"):
         started = clock.now(cfg["general.timezone"])
         info = RunInfo(display_name(path), as_of, clock.stamp(started, cfg["general.timezone"]),
@@ -157,16 +143,6 @@ def _write(result: SyncResult, path: Path, tabs, cfg: Config) -> None:
         result.written = str(out.path)
     except SourceError as err:
         result.write_error = err
-
-
-def _from_history(row, status: str) -> Flag:
-    import json
-    f = Flag(row["code"], row["campaign_id"], row["key"] or "", row["line_id"], row["owner"], row["amount"],
-             row["count"] or 0, json.loads(row["ids"] or "[]"), [], {}, row["severity"], status,
-             dt.date.fromisoformat(row["first_seen"]))
-    f.params = {"where": row["campaign_id"]}
-    f.stored = row["message"]
-    return f
 
 
 def _campaign_links(check: SourceResult) -> dict[str, str]:
