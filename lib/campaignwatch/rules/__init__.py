@@ -16,15 +16,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..flagcodes import CODES, RANK
-from ..flags import Flag, Found, flag_id
+from ..flags import Found
 from ..stages.normalise import Records
 from . import budget, operations
 from .context import (MAX_IDS, Context, Fault, RuleSpec, Thresholds, fault, grouped, money, pct, people_aliases,
                       rule)
 
-__all__ = ["CODE_FIELDS", "CODE_TABLES", "MAX_IDS", "RULES", "Context", "Fault", "Flag", "Found", "RuleSpec",
-           "Thresholds", "fault", "flag_id", "grouped", "money", "pct", "people_aliases", "rule", "run_rules",
-           "verifiable"]
+__all__ = ["CODE_FIELDS", "CODE_TABLES", "MAX_IDS", "RULES", "Context", "Fault", "Found", "RuleSpec", "Thresholds",
+           "fault", "grouped", "money", "pct", "people_aliases", "rule", "run_rules", "verifiable"]
 
 RULES = (*budget.RULES, *operations.RULES)
 
