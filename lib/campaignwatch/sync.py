@@ -18,11 +18,11 @@ from . import clock
 from .config import Config
 from .findings import ERROR, Finding, cell_ref
 from .flagcodes import CODES
+from .flags import Flag
 from .history import History
 from .pipeline import SourceResult, check_source, timed
 from .read.package import SourceError
 from .render import RunInfo, campaign_status, over_budget, render_tabs
-from .flags import Flag
 from .rules import CODE_FIELDS, Context, Thresholds, people_aliases, run_rules
 from .rules.budget import approved_plans
 from .sources import display_name, is_google, source_key
