@@ -70,7 +70,7 @@ def test_change_approval_resolves_the_plan_change_and_spend_stays_approved(tmp_p
     edit(path, "E2", D(20))                                           # end date moved
     got = sync(path, hist, D(1))
     assert got[(PLANNED, "C1")].status == "open" and got[(PLANNED, "C1")].amount is None
-    assert got[(BEFORE, "C1")].ids == ["E1"]
+    assert got[(BEFORE, "C1")].ids == ("E1",)
     edit(path, "I2", D(1))                                            # change approved the day it was detected
     got = sync(path, hist, D(2))
     assert seen(got) == {(BEFORE, "C1"): ("open", 100_00, ("E1",)), (PLANNED, "C1"): ("resolved", None, ("C1",))}
@@ -133,7 +133,7 @@ def test_restoring_the_approved_plan_resolves_the_change(tmp_path):
     assert sync(path, hist, D(1))[(PLANNED, "C1")].status == "open"
     edit(path, "E2", D(10))
     got = sync(path, hist, D(2))
-    assert got[(PLANNED, "C1")].status == "resolved" and got[(BEFORE, "C1")].ids == ["E1"]
+    assert got[(PLANNED, "C1")].status == "resolved" and got[(BEFORE, "C1")].ids == ("E1",)
 
 
 # -- (c) no history, dry run ------------------------------------------------------------------

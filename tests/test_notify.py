@@ -28,7 +28,7 @@ from campaignwatch.config import defaults
 from campaignwatch.notify import NotifyError, compose, deliver, per_owner, should_send
 from campaignwatch.notify.email import send_email
 from campaignwatch.notify.webhooks import WECOM_LIMIT, send_dingtalk, send_feishu, send_wecom
-from campaignwatch.rules import Flag
+from campaignwatch.flags import Flag, FlagState, Found
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
 AS_OF = dt.date(2026, 11, 26)
@@ -43,10 +43,11 @@ KIND_WORDS = {"en": {"new": "New flags", "escalated": "Escalated flags", "resolv
 
 def flag(code, cid, severity="medium", owner=None, amount=None, key="", first_seen=AS_OF, status="open",
          previous_severity=None, previous_status=None, response=None) -> Flag:
-    f = Flag(code, cid, key, None, owner, amount, 1, ["E-0001"], [("Expenses", 2, "Expenses!E2")],
-             {"where": f"{cid} Campaign {cid}"}, severity, status, first_seen, response)
-    f.previous_severity, f.previous_status = previous_severity, previous_status
-    return f
+    found = Found(code=code, campaign_id=cid, key=key, owner=owner, amount=amount, ids=("E-0001",),
+                  evidence=(("Expenses", 2, "Expenses!E2"),), params={"where": f"{cid} Campaign {cid}"},
+                  severity=severity)
+    return Flag(found=found, state=FlagState(status=status, first_seen=first_seen, response=response,
+                                             previous_status=previous_status, previous_severity=previous_severity))
 
 
 def run_changes(changes=(), outcomes=None, emails=None) -> RunChanges:

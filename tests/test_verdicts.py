@@ -290,6 +290,7 @@ def test_dashboard_and_weekly_report_keep_and_mark_a_campaign_with_a_typo(tmp_pa
 
 # -- issue 10, item 2: one broken rule does not take the workbook down ------------------------
 def test_a_rule_that_fails_is_one_internal_finding_and_the_rest_is_written(tmp_path, monkeypatch):
+    from campaignwatch import rules
     from campaignwatch.rules import budget
     path = demo(tmp_path)
     _, before = sync(tmp_path, path)
@@ -297,9 +298,9 @@ def test_a_rule_that_fails_is_one_internal_finding_and_the_rest_is_written(tmp_p
 
     def broken(ctx):
         raise ZeroDivisionError("boom")
-    broken.codes = budget.burn_ahead.codes
+    broken.spec = budget.burn_ahead.spec
     broken.__name__ = "burn_ahead"
-    monkeypatch.setattr(budget, "RULES", tuple(broken if r is budget.burn_ahead else r for r in budget.RULES))
+    monkeypatch.setattr(rules, "RULES", tuple(broken if r is budget.burn_ahead else r for r in rules.RULES))
     code, src = sync(tmp_path, path, as_of=D(1))
     assert code == 3 and src["status"] == "ok" and src["written"]
     internal = [f for f in src["findings"] if f["code"] == "INTERNAL"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from .rules import Flag
+from .flags import Flag
 
 KINDS = ("new", "escalated", "resolved", "unverifiable", "waived")
 

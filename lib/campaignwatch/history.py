@@ -22,9 +22,11 @@ import socket
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 from . import clock
 from .errors import CampaignwatchError
+from .flags import Flag, Found, Previous
 
 SCHEMA_VERSION = 2       # 2: plan_versions, metrics.over_budget and metrics.blocked
 
@@ -202,6 +204,17 @@ class History:
         rows = self.db.execute("SELECT * FROM flags WHERE source=? AND status != 'resolved'", (source,))
         return {r["flag_id"]: r for r in rows}
 
+    def previous_flags(self, source: str) -> dict[str, Previous]:
+        """flag ID -> the flag as the previous run left it (open or unverifiable): the lifecycle
+        stage's input. Its params hold only `where` (the campaign ID); its message is the one kept."""
+        return {fid: Previous(
+            found=Found(code=r["code"], campaign_id=r["campaign_id"], key=r["key"] or "", line_id=r["line_id"],
+                        owner=r["owner"], amount=r["amount"], count=r["count"] or 0,
+                        ids=tuple(json.loads(r["ids"] or "[]")), params={"where": r["campaign_id"]},
+                        severity=r["severity"]),
+            status=r["status"], first_seen=dt.date.fromisoformat(r["first_seen"]), message=r["message"])
+            for fid, r in self.open_flags(source).items()}
+
     def first_seen(self, source: str) -> dict[str, str]:
         if self.db is None:
             return {}
@@ -209,10 +222,11 @@ class History:
                                (source,))
         return {r["flag_id"]: r["first_seen"] for r in rows}
 
-    def record_source(self, source: str, as_of: dt.date, flags: list, gone: dict[str, str], plans: dict,
+    def record_source(self, source: str, as_of: dt.date, flags: Sequence[Flag], gone: dict[str, str], plans: dict,
                       metrics: list[dict], summary: dict, lang: str = "en") -> None:
-        """Record one source's outcome in one transaction. `gone` maps each previously open
-        flag that is not raised now to 'resolved' or 'unverifiable'."""
+        """Record one source's outcome in one transaction: `flags` raised now (`flags.Flag`, what
+        was found and its state); `gone` maps each previously open flag that is not raised now to
+        'resolved' or 'unverifiable'."""
         if self.dry_run or self.db is None:
             return
         day = as_of.isoformat()

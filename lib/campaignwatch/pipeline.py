@@ -6,7 +6,7 @@
     write (a backend), history                          edge: I/O
 
 `evaluate(book, env)` runs the pure middle on a `RawWorkbook` that a backend read, with the
-settings, the as-of date and the previous run's state (`Previous`, read from history before);
+settings, the as-of date and the previous run's state (`Prior`, read from history before);
 it returns an `Evaluation`: findings, tables, figures, flags, the flags no longer raised, the
 generated tabs. `check_source` is read → recognise → normalise → validate (what `validate`
 runs); `sync.sync_source` is the whole line for one source, edges included. One source's
@@ -94,9 +94,9 @@ def timed(timings: dict[str, float], stage: str):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Previous:
+class Prior:
     """The previous runs' state of one source, read from history before the pure middle runs."""
-    open_flags: dict = field(default_factory=dict)     # flag ID -> history row of a flag open last time
+    flags: dict = field(default_factory=dict)          # flag ID -> flags.Previous: open or unverifiable last time
     plans: dict = field(default_factory=dict)          # campaign -> history.PlanHistory
     runs: list = field(default_factory=list)           # the latest runs' rows (newest first), for the Run log
 
@@ -108,7 +108,7 @@ class Env:
     as_of: dt.date
     source: str
     lang: str | None = None
-    previous: Previous = field(default_factory=Previous)
+    previous: Prior = field(default_factory=Prior)
     dry_run: bool = False
     started: float = field(default_factory=time.perf_counter)
 
@@ -180,14 +180,16 @@ def rules_stage(ev: Evaluation, env: Env) -> Evaluation:
 
 
 def lifecycle_stage(ev: Evaluation, env: Env) -> Evaluation:
-    """Each flag against the previous run: first seen, previous status and severity; the flags
-    open before and not raised now are resolved — only when this run could have raised them —
-    or unverifiable; the managers' responses (acknowledged, waived) applied."""
-    settled = _settle(ev.flags, env.previous.open_flags, ev.context.verifiable, ev.tables.get("responses"),
-                      env.as_of)
-    faults = ev.faults + settled.faults
-    findings = table_order(ev.findings + settled.answers + fault_findings(faults))
-    return replace(ev, flags=settled.flags, gone=settled.gone, new=settled.new, faults=faults, findings=findings)
+    """Each flag against the previous run (stages/lifecycle.py): first seen, previous status and
+    severity; the flags open before and not raised now are resolved — only when this run could
+    have raised them — or unverifiable; the managers' responses (acknowledged, waived) applied."""
+    from .stages.lifecycle import lifecycle
+    states = lifecycle(ev.flags, env.previous.flags, verifiable=ev.context.verifiable,
+                       responses=ev.tables.get("responses"), as_of=env.as_of)
+    faults = ev.faults + list(states.faults)
+    findings = table_order(ev.findings + list(states.findings) + fault_findings(faults))
+    return replace(ev, flags=list(states.flags), gone=list(states.gone), new=states.new, faults=faults,
+                   findings=findings)
 
 
 def render_stage(ev: Evaluation, env: Env) -> Evaluation:
@@ -207,47 +209,6 @@ def render_stage(ev: Evaluation, env: Env) -> Evaluation:
     tabs = render_tabs(info, ev.figures, ev.flags + ev.gone, ev.findings, excluded_rows(ev.tables), runs,
                        campaign_links(ev.tables), tab_faults)
     return replace(ev, tabs=tabs, faults=ev.faults + tab_faults, findings=ev.findings + fault_findings(tab_faults))
-
-
-@dataclass(frozen=True, kw_only=True)
-class Settled:
-    flags: list
-    gone: list
-    new: int
-    answers: list          # findings about the responses tab
-    faults: list
-
-
-def _settle(flags, previous: dict, verifiable, responses, as_of: dt.date) -> Settled:
-    import json
-    from .rules import Flag, fault
-    from .stages.responses import apply_responses
-    for f in flags:
-        prev = previous.get(f.flag_id)
-        f.first_seen = dt.date.fromisoformat(prev["first_seen"]) if prev else as_of
-        if prev:
-            f.previous_status, f.previous_severity = prev["status"], prev["severity"]
-    new = sum(1 for f in flags if f.flag_id not in previous)
-    current = {f.flag_id for f in flags}
-    gone = []
-    for fid, row in previous.items():
-        if fid in current:
-            continue
-        status = "resolved" if verifiable(row["code"], row["campaign_id"]) else "unverifiable"
-        g = Flag(row["code"], row["campaign_id"], row["key"] or "", row["line_id"], row["owner"], row["amount"],
-                 row["count"] or 0, json.loads(row["ids"] or "[]"), [], {}, row["severity"], status,
-                 dt.date.fromisoformat(row["first_seen"]))
-        g.params = {"where": row["campaign_id"]}
-        g.stored = row["message"]
-        g.previous_status, g.previous_severity = row["status"], row["severity"]
-        gone.append(g)
-    faults = []
-    try:
-        answers = apply_responses(flags, responses, as_of)
-    except Exception as exc:    # noqa: BLE001 - contained: the flags stay unanswered, the rest goes on
-        answers = []
-        faults.append(fault("responses", exc))
-    return Settled(flags=flags, gone=gone, new=new, answers=answers, faults=faults)
 
 
 # The order of the pure middle; `check_source` stops after "validate".
@@ -306,7 +267,7 @@ def excluded_rows(tables: dict[str, Records]) -> dict[str, int]:
 
 
 def campaign_links(tables: dict[str, Records]) -> dict[str, str]:
-    from .findings import cell_ref
+    from .a1 import cell_ref
     rec = tables.get("campaigns")
     if rec is None or "campaign_id" not in rec.col0:
         return {}

@@ -22,7 +22,7 @@ from .contract import ENUMS
 from .exact import at_least
 from .findings import Finding
 from .names import tab_name
-from .rules import Flag
+from .flags import Flag
 from .stages.compute import Figures
 from .tabspec import TabSpec
 

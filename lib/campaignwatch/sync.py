@@ -2,7 +2,7 @@
 
     read (backend) → pipeline.evaluate(recognise … render) → write (backend) → history
 
-History is read once before the middle (`pipeline.Previous`) and written once after it. A
+History is read once before the middle (`pipeline.Prior`) and written once after it. A
 source that cannot be read or written is a value (`SyncResult.status == "failed"`); the next
 source is processed all the same. After its write, a source keeps only what the run's
 reports need (figures, flags, findings, its campaigns and people rows), never the grids or
@@ -22,7 +22,7 @@ from .backends import backend_for, parse_source
 from .config import Config
 from .findings import Finding
 from .history import History
-from .pipeline import (FATAL, Env, Previous, SourceResult, absorb, evaluate, language, read_source,
+from .pipeline import (FATAL, Env, Prior, SourceResult, absorb, evaluate, language, read_source,
                        run_summary, timed)
 from . import errors
 from .errors import SourceError
@@ -74,8 +74,8 @@ def sync_source(path: str | Path, cfg: Config, as_of: dt.date, history: History,
     try:
         book = read_source(path, cfg, check)
         if book is not None:
-            previous = Previous(open_flags=history.open_flags(key), plans=history.plans(key),
-                                runs=list(history.runs(key, 49)))
+            previous = Prior(flags=history.previous_flags(key), plans=history.plans(key),
+                             runs=list(history.runs(key, 49)))
             env = Env(cfg=cfg, as_of=as_of, source=str(path), lang=lang, previous=previous, dry_run=dry_run,
                       started=t0)
             ev = evaluate(book, env, timings=check.timings)

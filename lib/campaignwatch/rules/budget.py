@@ -13,7 +13,7 @@ from ..contract import ENUMS
 from ..exact import above, at_least
 from ..headers import norm
 from ..stages.compute import APPROVED_STATUSES
-from . import MAX_IDS, Context, Flag, emits, grouped, money, pct
+from .context import MAX_IDS, Context, Found, grouped, money, pct, rule
 
 
 @dataclass(frozen=True)
@@ -79,8 +79,13 @@ def _tolerance(ctx: Context, authorized: int) -> Decimal:
                Decimal(str(t.overrun_tolerance_min)) * 100)
 
 
-@emits("OVERRUN_UNAPPROVED", "OVERRUN_PENDING", "OVERRUN_APPROVED_LATE")
-def overruns(ctx: Context) -> list[Flag]:
+_BUDGET = ("campaigns", "budget_lines", "expenses", "overrun_requests")
+_APPROVAL = frozenset({"status", "approved_on"})
+
+
+@rule(codes=("OVERRUN_UNAPPROVED", "OVERRUN_PENDING", "OVERRUN_APPROVED_LATE"), tables=_BUDGET,
+      fields={"planned"})
+def overruns(ctx: Context) -> list[Found]:
     """OVERRUN_UNAPPROVED / OVERRUN_PENDING / OVERRUN_APPROVED_LATE per line and per campaign.
     Expenses are sorted once per view (group, date, row) and cut into contiguous groups;
     each group is a few numpy calls."""
@@ -102,7 +107,7 @@ def overruns(ctx: Context) -> list[Flag]:
                     approvals.setdefault(key, []).append((day, int(r.amount), r))
                 elif r.decision == "pending":
                     pendings.setdefault(key, []).append(r)
-    out: list[Flag] = []
+    out: list[Found] = []
     budgets = {(cid, None): (int(p), int(a)) for cid, p, a in zip(c.index, c["planned"], c["authorized"])}
     lines = ctx.figures.lines
     if len(lines):
@@ -140,7 +145,7 @@ def overruns(ctx: Context) -> list[Flag]:
 
 
 def _overrun_flags(ctx, cid, line, planned, authorized, ids, rows, amounts, result: Overrun, approved,
-                   pending) -> list[Flag]:
+                   pending) -> list[Found]:
     """The flags of one line or campaign; `ids`, `rows`, `amounts` are its expenses in date order."""
     tol = _tolerance(ctx, authorized)
     first = result.crossed if result.crossed is not None else len(ids)
@@ -153,8 +158,9 @@ def _overrun_flags(ctx, cid, line, planned, authorized, ids, rows, amounts, resu
     out = []
 
     def flag(code, amount, ids, count, extra=None, ev=None):
-        out.append(Flag(code, cid, line or "", line, ctx.owner(cid), amount, count, ids[:MAX_IDS],
-                        ev if ev is not None else evidence, {**base, **(extra or {})}))
+        out.append(Found(code=code, campaign_id=cid, key=line or "", line_id=line, owner=ctx.owner(cid),
+                         amount=amount, count=count, ids=ids[:MAX_IDS], evidence=ev if ev is not None else evidence,
+                         params={**base, **(extra or {})}))
 
     if result.unapproved > tol:
         flag("OVERRUN_UNAPPROVED", result.unapproved, exp_ids, n_exp)
@@ -171,23 +177,23 @@ def _overrun_flags(ctx, cid, line, planned, authorized, ids, rows, amounts, resu
     return out
 
 
-@emits("BUDGET_NEARLY_USED")
-def budget_nearly_used(ctx: Context) -> list[Flag]:
+@rule(codes=("BUDGET_NEARLY_USED",), tables=_BUDGET, fields={"planned"})
+def budget_nearly_used(ctx: Context) -> list[Found]:
     c = ctx.figures.campaigns
     if c.empty:
         return []
     at = ctx.thresholds.nearly_used_at
     used = np.array([at_least(u, at) for u in c["utilisation_x"].tolist()], dtype=bool)
     hit = c[used & (c["spend"] <= c["authorized"]) & (c["authorized"] > 0)]
-    return [Flag("BUDGET_NEARLY_USED", cid, "", None, ctx.owner(cid), int(row["spend"]), 1, [],
-                 _campaign_cell(ctx, row, "budget"),
-                 {"where": ctx.where(cid), "utilisation": pct(row["utilisation"]), "spend": money(row["spend"]),
-                  "authorized": money(row["authorized"]), "available": money(row["available"])})
+    return [Found(code="BUDGET_NEARLY_USED", campaign_id=cid, owner=ctx.owner(cid), amount=int(row["spend"]),
+                  evidence=_campaign_cell(ctx, row, "budget"),
+                  params={"where": ctx.where(cid), "utilisation": pct(row["utilisation"]), "spend": money(row["spend"]),
+                          "authorized": money(row["authorized"]), "available": money(row["available"])})
             for cid, row in hit.iterrows()]
 
 
-@emits("BURN_AHEAD")
-def burn_ahead(ctx: Context) -> list[Flag]:
+@rule(codes=("BURN_AHEAD",), tables=_BUDGET, fields={"planned", "dates", "status"})
+def burn_ahead(ctx: Context) -> list[Found]:
     c = ctx.figures.campaigns
     if c.empty:
         return []
@@ -195,28 +201,29 @@ def burn_ahead(ctx: Context) -> list[Flag]:
     ahead = [above(b, t.burn_ahead_index) and at_least(u, t.burn_ahead_min_utilisation)
              for b, u in zip(c["burn_x"].tolist(), c["utilisation_x"].tolist())]
     hit = c[c["running"] & np.array(ahead, dtype=bool)]
-    return [Flag("BURN_AHEAD", cid, "", None, ctx.owner(cid), int(row["spend"]), 1, [],
-                 _campaign_cell(ctx, row, "budget"),
-                 {"where": ctx.where(cid), "utilisation": pct(row["utilisation"]), "elapsed": pct(row["elapsed"]),
-                  "burn": f"{row['burn_index']:.1f}"})
+    return [Found(code="BURN_AHEAD", campaign_id=cid, owner=ctx.owner(cid), amount=int(row["spend"]),
+                  evidence=_campaign_cell(ctx, row, "budget"),
+                  params={"where": ctx.where(cid), "utilisation": pct(row["utilisation"]),
+                          "elapsed": pct(row["elapsed"]), "burn": f"{row['burn_index']:.1f}"})
             for cid, row in hit.iterrows()]
 
 
-@emits("BUDGET_MISMATCH")
-def budget_mismatch(ctx: Context) -> list[Flag]:
+@rule(codes=("BUDGET_MISMATCH",), tables=("campaigns", "budget_lines"), fields={"budget"})
+def budget_mismatch(ctx: Context) -> list[Found]:
     c = ctx.figures.campaigns
     if c.empty or not ctx.has("campaigns", "budget"):
         return []
     hit = c[(c["lines"] > 0) & c["budget"].notna()]
     hit = hit[hit["budget"].astype("int64") != hit["planned"]]
-    return [Flag("BUDGET_MISMATCH", cid, "", None, ctx.owner(cid), abs(int(row["budget"]) - int(row["planned"])),
-                 1, [cid], _campaign_cell(ctx, row, "budget"),
-                 {"where": ctx.where(cid), "budget": money(row["budget"]), "planned": money(row["planned"])})
+    return [Found(code="BUDGET_MISMATCH", campaign_id=cid, owner=ctx.owner(cid),
+                  amount=abs(int(row["budget"]) - int(row["planned"])), ids=(cid,),
+                  evidence=_campaign_cell(ctx, row, "budget"),
+                  params={"where": ctx.where(cid), "budget": money(row["budget"]), "planned": money(row["planned"])})
             for cid, row in hit.iterrows()]
 
 
-@emits("SPEND_BEFORE_APPROVAL")
-def spend_before_approval(ctx: Context) -> list[Flag]:
+@rule(codes=("SPEND_BEFORE_APPROVAL",), tables=("campaigns", "expenses"), fields=_APPROVAL)
+def spend_before_approval(ctx: Context) -> list[Found]:
     """Expenses of a campaign never approved, or dated before its first approval (the
     earliest approval date the workbook or history knows). A cancelled or rejected campaign
     that was approved keeps only the spend before that date here; the spend after it is a
@@ -280,8 +287,8 @@ def _person(ctx: Context, name) -> str | None:
     return ctx.aliases.get(norm(name), norm(name))
 
 
-@emits("SELF_APPROVAL")
-def self_approval(ctx: Context) -> list[Flag]:
+@rule(codes=("SELF_APPROVAL",), tables=("campaigns", "overrun_requests"), fields=_APPROVAL)
+def self_approval(ctx: Context) -> list[Found]:
     out = []
     c = ctx.figures.campaigns
     sup = {"en": "their superior", "zh-CN": "上级"}
@@ -293,24 +300,28 @@ def self_approval(ctx: Context) -> list[Flag]:
         for cid, row in c.iterrows():
             p = _person(ctx, row["approved_by"])
             if p and p == _person(ctx, row["owner"]):
-                out.append(Flag("SELF_APPROVAL", cid, cid, None, ctx.owner(cid), int(row["planned"]), 1, [cid],
-                                _campaign_cell(ctx, row, "approved_by"),
-                                {"where": ctx.where(cid), "what": {"en": "the campaign was", "zh-CN": "活动"},
-                                 "person": row["approved_by"], "role": {"en": "campaign owner", "zh-CN": "活动负责人"},
-                                 "superior": superiors.get(p, sup)}))
+                out.append(Found(
+                    code="SELF_APPROVAL", campaign_id=cid, key=cid, owner=ctx.owner(cid), amount=int(row["planned"]),
+                    ids=(cid,), evidence=_campaign_cell(ctx, row, "approved_by"),
+                    params={"where": ctx.where(cid), "what": {"en": "the campaign was", "zh-CN": "活动"},
+                            "person": row["approved_by"], "role": {"en": "campaign owner", "zh-CN": "活动负责人"},
+                            "superior": superiors.get(p, sup)}))
     req = ctx.ok("overrun_requests")
     if req is not None and not req.empty and ctx.has("overrun_requests", "approver", "requested_by"):
         rec = ctx.tables["overrun_requests"]
         for r in req[req["decision"] == "approved"].itertuples(index=False):
             p = _person(ctx, r.approver)
             if p and p == _person(ctx, r.requested_by) and r.campaign_id in c.index:
-                out.append(Flag("SELF_APPROVAL", r.campaign_id, str(r.request_id), r.line_id if isinstance(r.line_id, str) else None,
-                                ctx.owner(r.campaign_id), int(r.amount), 1, [str(r.request_id)],
-                                [(rec.tab, int(r.sheet_row), rec.cell("approver", int(r.sheet_row)))],
-                                {"where": ctx.where(r.campaign_id),
-                                 "what": {"en": f"overrun request {r.request_id} was", "zh-CN": f"超预算申请 {r.request_id} "},
-                                 "person": r.approver, "role": {"en": "requester", "zh-CN": "申请人"},
-                                 "superior": superiors.get(p, sup)}))
+                out.append(Found(
+                    code="SELF_APPROVAL", campaign_id=r.campaign_id, key=str(r.request_id),
+                    line_id=r.line_id if isinstance(r.line_id, str) else None, owner=ctx.owner(r.campaign_id),
+                    amount=int(r.amount), ids=(str(r.request_id),),
+                    evidence=[(rec.tab, int(r.sheet_row), rec.cell("approver", int(r.sheet_row)))],
+                    params={"where": ctx.where(r.campaign_id),
+                            "what": {"en": f"overrun request {r.request_id} was",
+                                     "zh-CN": f"超预算申请 {r.request_id} "},
+                            "person": r.approver, "role": {"en": "requester", "zh-CN": "申请人"},
+                            "superior": superiors.get(p, sup)}))
     return out
 
 
@@ -440,8 +451,10 @@ def approved_plans(ctx: Context) -> dict[str, dict]:
     return out
 
 
-@emits("PLAN_CHANGED_AFTER_APPROVAL")
-def plan_changed(ctx: Context) -> list[Flag]:
+@rule(codes=("PLAN_CHANGED_AFTER_APPROVAL",),
+      tables=("campaigns", "budget_lines", "expenses"),        # expenses: spend after a cancellation
+      fields=_APPROVAL | {"dates", "planned"})
+def plan_changed(ctx: Context) -> list[Found]:
     out = []
     c = ctx.figures.campaigns
     status = ENUMS["campaign_status"]
@@ -471,10 +484,11 @@ def plan_changed(ctx: Context) -> list[Flag]:
             amount = abs(planned[2] - planned[1]) if planned else None
             cell = _CELLS[s.changes[0][0]]
         seen = (s.baseline or {}).get("seen") or (s.first_approval.isoformat() if s.first_approval else "—")
-        out.append(Flag("PLAN_CHANGED_AFTER_APPROVAL", s.campaign_id, s.campaign_id, None, ctx.owner(s.campaign_id),
-                        amount or None, 1, [s.campaign_id], _campaign_cell(ctx, row, cell),
-                        {"where": ctx.where(s.campaign_id), "first_seen": seen,
-                         "changes": {"en": "; ".join(en), "zh-CN": "；".join(zh)}}))
+        out.append(Found(code="PLAN_CHANGED_AFTER_APPROVAL", campaign_id=s.campaign_id, key=s.campaign_id,
+                         owner=ctx.owner(s.campaign_id), amount=amount or None, ids=(s.campaign_id,),
+                         evidence=_campaign_cell(ctx, row, cell),
+                         params={"where": ctx.where(s.campaign_id), "first_seen": seen,
+                                 "changes": {"en": "; ".join(en), "zh-CN": "；".join(zh)}}))
     return out
 
 

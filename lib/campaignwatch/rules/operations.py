@@ -6,7 +6,11 @@ import numpy as np
 import pandas as pd
 
 from ..exact import below
-from . import Context, Flag, emits, grouped, pct
+from .context import Context, Found, grouped, pct, rule
+
+
+_EXPENSES = ("campaigns", "expenses")
+_TASKS = ("campaigns", "tasks")
 
 
 def _today(ctx: Context) -> np.datetime64:
@@ -17,8 +21,8 @@ def _known(ctx: Context, df: pd.DataFrame) -> pd.DataFrame:
     return df[df["campaign_id"].isin(ctx.figures.campaigns.index)]
 
 
-@emits("EXPENSE_NO_RECEIPT")
-def expense_no_receipt(ctx: Context) -> list[Flag]:
+@rule(codes=("EXPENSE_NO_RECEIPT",), tables=_EXPENSES)
+def expense_no_receipt(ctx: Context) -> list[Found]:
     exp = ctx.ok("expenses")
     if exp is None or not ctx.has("expenses", "receipt_no"):
         return []
@@ -26,8 +30,8 @@ def expense_no_receipt(ctx: Context) -> list[Flag]:
     return grouped(ctx, "EXPENSE_NO_RECEIPT", "expenses", bad, "expense_id", "receipt_no", "amount")
 
 
-@emits("EXPENSE_RECEIPT_REUSED")
-def expense_receipt_reused(ctx: Context) -> list[Flag]:
+@rule(codes=("EXPENSE_RECEIPT_REUSED",), tables=_EXPENSES)
+def expense_receipt_reused(ctx: Context) -> list[Found]:
     exp = ctx.ok("expenses")
     if exp is None or not ctx.has("expenses", "receipt_no"):
         return []
@@ -41,8 +45,8 @@ def expense_receipt_reused(ctx: Context) -> list[Flag]:
                    receipts=receipts.get)
 
 
-@emits("EXPENSE_OUTSIDE_WINDOW")
-def expense_outside_window(ctx: Context) -> list[Flag]:
+@rule(codes=("EXPENSE_OUTSIDE_WINDOW",), tables=_EXPENSES, fields={"dates"})
+def expense_outside_window(ctx: Context) -> list[Found]:
     exp = ctx.ok("expenses")
     c = ctx.figures.campaigns
     if exp is None or exp.empty or c.empty:
@@ -58,8 +62,8 @@ def expense_outside_window(ctx: Context) -> list[Flag]:
                    start=starts.get, end=ends.get)
 
 
-@emits("EXPENSE_DUPLICATE_SUSPECTED")
-def expense_duplicate_suspected(ctx: Context) -> list[Flag]:
+@rule(codes=("EXPENSE_DUPLICATE_SUSPECTED",), tables=_EXPENSES)
+def expense_duplicate_suspected(ctx: Context) -> list[Found]:
     exp = ctx.ok("expenses")
     if exp is None or exp.empty or not ctx.has("expenses", "vendor"):
         return []
@@ -69,8 +73,9 @@ def expense_duplicate_suspected(ctx: Context) -> list[Flag]:
     return grouped(ctx, "EXPENSE_DUPLICATE_SUSPECTED", "expenses", bad, "expense_id", "amount", "amount")
 
 
-@emits("KPI_OFF_TRACK", "KPI_MISSED", "KPI_NO_RECENT_DATA")
-def kpi_rules(ctx: Context) -> list[Flag]:
+@rule(codes=("KPI_OFF_TRACK", "KPI_MISSED", "KPI_NO_RECENT_DATA"),
+      tables=("campaigns", "kpi_targets", "kpi_actuals"), fields={"dates", "status"})
+def kpi_rules(ctx: Context) -> list[Found]:
     """KPI_OFF_TRACK (running, red against expected-to-date), KPI_MISSED (ended, below
     kpi.missed_below), KPI_NO_RECENT_DATA (running, no actual within kpi_stale_days)."""
     k = ctx.figures.kpis
@@ -88,18 +93,20 @@ def kpi_rules(ctx: Context) -> list[Flag]:
         p = {"where": ctx.where(r.campaign_id), "kpi": r.label, "target": _num(r.target),
              "actual": _num(r.actual), "expected": _num(r.expected), "attainment": pct(r.attainment)}
         owner = ctx.owner(r.campaign_id)
+        def found(code: str, params: dict) -> Found:
+            return Found(code=code, campaign_id=r.campaign_id, key=r.kpi, owner=owner, ids=(r.kpi,), evidence=ev,
+                         params=params)
         if camp["running"] and r.status == "red":
-            out.append(Flag("KPI_OFF_TRACK", r.campaign_id, r.kpi, None, owner, None, 1, [r.kpi], ev, p))
+            out.append(found("KPI_OFF_TRACK", p))
         if camp["ended"] and below(r.attainment_x, ctx.thresholds.missed_below):
-            out.append(Flag("KPI_MISSED", r.campaign_id, r.kpi, None, owner, None, 1, [r.kpi], ev, p))
+            out.append(found("KPI_MISSED", p))
         if not camp["running"] or r.derived:
             continue
         started = np.datetime64(camp["start_date"], "D")
         if today - started >= stale:
             last = None if r.last_date is None or pd.isna(r.last_date) else np.datetime64(r.last_date, "D")
             if last is None or today - last > stale:
-                p["last"] = str(last) if last is not None else str(started)
-                out.append(Flag("KPI_NO_RECENT_DATA", r.campaign_id, r.kpi, None, owner, None, 1, [r.kpi], ev, p))
+                out.append(found("KPI_NO_RECENT_DATA", {**p, "last": str(last) if last is not None else str(started)}))
     return out
 
 
@@ -111,8 +118,8 @@ def _num(x) -> str:
     return f"{x:,.0f}"
 
 
-@emits("TASK_OVERDUE")
-def task_overdue(ctx: Context) -> list[Flag]:
+@rule(codes=("TASK_OVERDUE",), tables=_TASKS)
+def task_overdue(ctx: Context) -> list[Found]:
     t = ctx.ok("tasks")
     if t is None or t.empty or not ctx.has("tasks", "due"):
         return []
@@ -121,8 +128,8 @@ def task_overdue(ctx: Context) -> list[Flag]:
     return grouped(ctx, "TASK_OVERDUE", "tasks", bad, "task_id", "due")
 
 
-@emits("TASK_NO_OWNER")
-def task_no_owner(ctx: Context) -> list[Flag]:
+@rule(codes=("TASK_NO_OWNER",), tables=_TASKS)
+def task_no_owner(ctx: Context) -> list[Found]:
     t = ctx.ok("tasks")
     if t is None or t.empty or not ctx.has("tasks", "owner"):
         return []
@@ -131,8 +138,8 @@ def task_no_owner(ctx: Context) -> list[Flag]:
     return grouped(ctx, "TASK_NO_OWNER", "tasks", bad, "task_id", "owner")
 
 
-@emits("EXEC_PLAN_MISSING")
-def exec_plan_missing(ctx: Context) -> list[Flag]:
+@rule(codes=("EXEC_PLAN_MISSING",), tables=_TASKS, fields={"status", "approved_on", "dates"})
+def exec_plan_missing(ctx: Context) -> list[Found]:
     c = ctx.figures.campaigns
     if c.empty or "tasks" not in ctx.tables:
         return []
@@ -140,14 +147,14 @@ def exec_plan_missing(ctx: Context) -> list[Flag]:
     soon = (c["starts_within"] >= 0) & (c["starts_within"] <= lead)       # approved, starting within the lead
     hit = c[(c["running"] | soon) & (c["tasks"] == 0)]
     rec = ctx.tables["campaigns"]
-    return [Flag("EXEC_PLAN_MISSING", cid, cid, None, ctx.owner(cid), None, 1, [cid],
-                 [(rec.tab, int(row["sheet_row"]), rec.cell("start_date", int(row["sheet_row"])))],
-                 {"where": ctx.where(cid), "start": str(row["start_date"])[:10]})
+    return [Found(code="EXEC_PLAN_MISSING", campaign_id=cid, key=cid, owner=ctx.owner(cid), ids=(cid,),
+                  evidence=[(rec.tab, int(row["sheet_row"]), rec.cell("start_date", int(row["sheet_row"])))],
+                  params={"where": ctx.where(cid), "start": str(row["start_date"])[:10]})
             for cid, row in hit.iterrows()]
 
 
-@emits("INCIDENT_NOT_ESCALATED")
-def incident_not_escalated(ctx: Context) -> list[Flag]:
+@rule(codes=("INCIDENT_NOT_ESCALATED",), tables=("campaigns", "incidents"))
+def incident_not_escalated(ctx: Context) -> list[Found]:
     inc = ctx.ok("incidents")
     if inc is None or inc.empty or not ctx.has("incidents", "reported_at"):
         return []
@@ -162,8 +169,8 @@ def incident_not_escalated(ctx: Context) -> list[Flag]:
     return grouped(ctx, "INCIDENT_NOT_ESCALATED", "incidents", bad, "incident_id", "reported_at", hours=hours)
 
 
-@emits("FEEDBACK_UNANSWERED")
-def feedback_unanswered(ctx: Context) -> list[Flag]:
+@rule(codes=("FEEDBACK_UNANSWERED",), tables=("campaigns", "feedback"))
+def feedback_unanswered(ctx: Context) -> list[Found]:
     fb = ctx.ok("feedback")
     if fb is None or fb.empty or not (ctx.has("feedback", "response") or ctx.has("feedback", "responded_on")):
         return []
@@ -173,8 +180,8 @@ def feedback_unanswered(ctx: Context) -> list[Flag]:
     return grouped(ctx, "FEEDBACK_UNANSWERED", "feedback", bad, "feedback_id", "response", days=days)
 
 
-@emits("RISK_HIGH_UNMITIGATED")
-def risk_high_unmitigated(ctx: Context) -> list[Flag]:
+@rule(codes=("RISK_HIGH_UNMITIGATED",), tables=("campaigns", "risks"))
+def risk_high_unmitigated(ctx: Context) -> list[Found]:
     r = ctx.ok("risks")
     if r is None or r.empty or not ctx.has("risks", "probability", "impact"):
         return []
@@ -184,8 +191,8 @@ def risk_high_unmitigated(ctx: Context) -> list[Flag]:
     return grouped(ctx, "RISK_HIGH_UNMITIGATED", "risks", bad, "risk_id", "mitigation", score=score)
 
 
-@emits("SUMMARY_OVERDUE")
-def summary_overdue(ctx: Context) -> list[Flag]:
+@rule(codes=("SUMMARY_OVERDUE",), tables=("campaigns",), fields={"dates", "status"})
+def summary_overdue(ctx: Context) -> list[Found]:
     c = ctx.figures.campaigns
     if c.empty or not ctx.has("campaigns", "summary_report"):
         return []
@@ -194,9 +201,9 @@ def summary_overdue(ctx: Context) -> list[Flag]:
     due = end + np.timedelta64(days, "D") < _today(ctx)
     hit = c[due & c["summary_report"].isna().to_numpy() & ~c["status"].isin(("cancelled", "rejected", "draft")).to_numpy()]
     rec = ctx.tables["campaigns"]
-    return [Flag("SUMMARY_OVERDUE", cid, cid, None, ctx.owner(cid), None, 1, [cid],
-                 [(rec.tab, int(row["sheet_row"]), rec.cell("summary_report", int(row["sheet_row"])))],
-                 {"where": ctx.where(cid), "end": str(row["end_date"])[:10], "days": days})
+    return [Found(code="SUMMARY_OVERDUE", campaign_id=cid, key=cid, owner=ctx.owner(cid), ids=(cid,),
+                  evidence=[(rec.tab, int(row["sheet_row"]), rec.cell("summary_report", int(row["sheet_row"])))],
+                  params={"where": ctx.where(cid), "end": str(row["end_date"])[:10], "days": days})
             for cid, row in hit.iterrows()]
 
 

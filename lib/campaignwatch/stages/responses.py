@@ -1,5 +1,6 @@
-"""Managers answer flags in the responses tab (SPEC §2, §5). Pure: flags and records in,
-findings out; each answered flag gets its `response`.
+"""Managers answer flags in the responses tab (SPEC §2, §5). Pure: the raised flags' IDs and
+the records in; each answered flag's response and the findings out (the lifecycle stage,
+`stages/lifecycle.py`, puts the responses in the flags' state).
 
 - acknowledged: the flag stays open, marked as seen (by whom, when);
 - waived with a reason until a date: the flag does not count as open until that date
@@ -11,11 +12,11 @@ gets a finding (and does not apply).
 from __future__ import annotations
 
 import datetime as dt
+from typing import Collection
 
 import pandas as pd
 
 from ..findings import Finding
-from ..rules import Flag
 from .normalise import Records
 
 
@@ -23,10 +24,13 @@ def _day(v) -> dt.date | None:
     return None if v is None or pd.isna(v) else pd.Timestamp(v).date()
 
 
-def apply_responses(flags: list[Flag], rec: Records | None, as_of: dt.date) -> list[Finding]:
+def read_responses(flag_ids: Collection[str], rec: Records | None,
+                   as_of: dt.date) -> tuple[dict[str, dict], list[Finding]]:
+    """flag ID -> the response that applies to it (the last valid row naming it), and a finding
+    for each row that does not apply."""
+    answers: dict[str, dict] = {}
     if rec is None or rec.ok.empty:
-        return []
-    by_id = {f.flag_id: f for f in flags}
+        return answers, []
     findings = []
     for pos, r in enumerate(rec.df.to_dict("records")):
         if not r["valid"]:
@@ -37,8 +41,7 @@ def apply_responses(flags: list[Flag], rec: Records | None, as_of: dt.date) -> l
         def finding(code: str, key: str) -> Finding:
             return Finding(code, rec.table.key, rec.tab, row, rec.headers.get(key, key), rec.cell(key, row),
                            rec.typed(key, pos))
-        flag = by_id.get(fid)
-        if flag is None:
+        if fid not in flag_ids:
             findings.append(finding("RESPONSE_UNKNOWN_FLAG", "flag_id"))
             continue
         response = {"decision": r["decision"], "by": r["by"], "on": _iso(r["on"]), "reason": r["reason"],
@@ -53,8 +56,8 @@ def apply_responses(flags: list[Flag], rec: Records | None, as_of: dt.date) -> l
                 continue
             if until < as_of:
                 response["decision"] = "expired"
-        flag.response = response
-    return findings
+        answers[fid] = response
+    return answers, findings
 
 
 def _iso(v) -> str | None:
