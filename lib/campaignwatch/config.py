@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from .errors import CampaignwatchError
 from .flagcodes import CODES, SEVERITIES
-from .sources import is_google
+from .backends import parse_source
 
 
 # =========================================================================== constraints
@@ -140,7 +140,7 @@ class FilePath:
     def problem(self, value, folder: Path) -> bool:
         if value == "":
             return not self.empty
-        if self.google and is_google(value):
+        if self.google and parse_source(value).kind == "gsheet":
             return False
         if "\0" in value or not value.strip():
             return True

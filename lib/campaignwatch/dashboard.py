@@ -12,31 +12,28 @@ outcome. "Where" columns name the source file and cell of the evidence.
 from __future__ import annotations
 
 import datetime as dt
-import os
+from pathlib import Path
 
 from . import clock
 from .config import Config
 from .flagcodes import RANK
 from .history import History
 from .render import RunInfo, _d, _f, _money, _blocked_text, _rag, _spec, _t, _word, campaign_status, over_budget, SEV_FILL
-from .sources import display_name, google_id, is_google, source_key
+from .backends import backend_for, parse_source
+from .sources import display_name, source_key
 from .tabspec import TabSpec
 
 
 def _linker(cfg: Config):
-    """A function (source, cell) -> link to that cell of that source, from the dashboard:
-    a path relative to the dashboard workbook (so both can move together), or the sheet's URL."""
-    target = cfg["dashboard.path"]
-    folder = None if is_google(target) else cfg.resolve(target).parent
+    """A function (source, cell) -> link to that cell of that source, from the dashboard, as the
+    source's backend makes it: a path relative to the dashboard workbook's folder (so both can
+    move together), or the sheet's URL."""
+    dash = parse_source(cfg["dashboard.path"]).resolved(cfg)
+    folder = Path(dash.location).parent if dash.kind == "file" else None
 
     def link(source: str, cell: str) -> str | None:
-        gid = google_id(source)
-        if gid:
-            return f"https://docs.google.com/spreadsheets/d/{gid}/edit"
-        if folder is None:
-            return None
-        rel = os.path.relpath(source, folder).replace(os.sep, "/")
-        return f"{rel}#{cell}" if cell else rel
+        src = parse_source(source)
+        return backend_for(src).link(src, cell, folder)
     return link
 
 

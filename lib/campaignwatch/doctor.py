@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from .config import Config, ConfigError, SourceSpec, load
-from .sources import display_name, google_id, is_google
+from .backends import parse_source
+from .sources import display_name, google_id
 
 OK, WARN, FAIL = "ok", "warning", "failed"
 MARKS = {OK: "✓", WARN: "!", FAIL: "✗"}
@@ -92,7 +93,7 @@ def check_sources(cfg: Config, env: Mapping[str, str]) -> list[Check]:
     from .coordinator import expand
     out: list[Check] = []
     for spec in cfg.sources:
-        if is_google(spec.source):
+        if parse_source(spec.source).kind == "gsheet":
             out.append(_google_source(spec))
             continue
         paths = [p for p, _ in expand(replace(cfg, sources=[spec]))]
@@ -144,7 +145,8 @@ def _workbook(path: str, cfg: Config) -> list[Check]:
 
 
 def check_google(cfg: Config, env: Mapping[str, str]) -> list[Check]:
-    if not any(is_google(s.source) for s in cfg.sources) and not is_google(cfg["dashboard.path"]):
+    kinds = {parse_source(s.source).kind for s in cfg.sources} | {parse_source(cfg["dashboard.path"]).kind}
+    if "gsheet" not in kinds:
         return []
     key = cfg["google.credentials"].strip()
     if key:
@@ -229,7 +231,7 @@ def check_dashboard(cfg: Config, env: Mapping[str, str]) -> list[Check]:
     target = cfg["dashboard.path"]
     if not target:
         return [ok("dashboard.path", "not set: no dashboard is built.")]
-    if is_google(target):
+    if parse_source(target).kind == "gsheet":
         return [ok("dashboard.path", f"the Google Sheet gsheet:{google_id(target)} (not contacted).")]
     path = cfg.resolve(target)
     problem = _writable_file("dashboard.path", path, "the dashboard")

@@ -27,7 +27,8 @@ from .pipeline import (FATAL, Env, Prior, SourceResult, absorb, evaluate, langua
 from . import errors
 from .errors import SourceError
 from .render import campaign_status, over_budget
-from .rules import CODE_FIELDS, Flag
+from .flags import Flag
+from .rules import CODE_FIELDS
 from .rules.budget import approved_plans
 from .stages.compute import Figures
 
