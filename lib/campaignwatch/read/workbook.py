@@ -15,7 +15,7 @@ from pathlib import Path
 import python_calamine as calamine
 
 from ..names import is_generated
-from . import package
+from . import package, tidy_copy
 from .package import SourceError
 
 
@@ -46,7 +46,7 @@ def read_workbook(path: str | Path, limits: package.Limits | None = None) -> Raw
     info = package.inspect(path, limits)
     try:
         if info.layout:          # e.g. the workbook part not at xl/workbook.xml: calamine reads a tidied copy
-            book = calamine.CalamineWorkbook.from_filelike(package.calamine_copy(path))
+            book = calamine.CalamineWorkbook.from_filelike(tidy_copy.calamine_copy(path))
         else:
             book = calamine.CalamineWorkbook.from_path(str(path))
     except SourceError:
