@@ -13,7 +13,10 @@ from urllib.parse import unquote
 from .ole import raise_for_ole_in_zip_format
 from .package import Limits, NOT_A_WORKBOOK, OLE_MAGIC, PackageInfo, SourceError, TOO_LARGE, TRUNCATED
 from .sheet_scan import scan_sheet
-from .zipparts import Budget, MAX_PARSED_PART, XMLISH, attr, drain_member, local, member_map, open_zip, parse_xml, read_member, rels_of, utf16_codec, zip_identity
+from .zipparts import (
+    Budget, MAX_PARSED_PART, XMLISH, attr, drain_member, local, member_map, open_zip, parse_xml, read_member,
+    rels_of, utf16_codec, zip_identity,
+)
 
 
 # --------------------------------------------------------------------------- xlsx / xlsm

@@ -14,7 +14,10 @@ from xml.sax.saxutils import escape
 
 from .ooxml import find_workbook_part, is_macrosheet, resolve_target
 from .package import Limits, NOT_A_WORKBOOK, SourceError
-from .zipparts import Budget, CHUNK, MAX_PARSED_PART, XMLISH, local, member_map, parse_xml, read_member, rels_of, to_utf8_xml, utf16_codec
+from .zipparts import (
+    Budget, CHUNK, MAX_PARSED_PART, XMLISH, local, member_map, parse_xml, read_member, rels_of, to_utf8_xml,
+    utf16_codec,
+)
 
 
 def calamine_copy(path: str | Path) -> io.BytesIO:

@@ -9,7 +9,9 @@ from typing import BinaryIO
 
 from .ole import raise_for_ole_in_zip_format
 from .package import ENCRYPTED, Limits, NOT_A_WORKBOOK, OLE_MAGIC, PackageInfo, SourceError, one_line
-from .zipparts import Budget, MAX_PARSED_PART, check_prolog, drain_member, open_zip, read_member, to_utf8, zip_identity
+from .zipparts import (
+    Budget, MAX_PARSED_PART, check_prolog, drain_member, open_zip, read_member, to_utf8, zip_identity,
+)
 
 
 # --------------------------------------------------------------------------- xlsb / ods

@@ -17,7 +17,10 @@ from xml.etree.ElementTree import ParseError
 import defusedxml
 import defusedxml.ElementTree as SafeET
 
-from .package import ENCRYPTED, HOSTILE_XML, Limits, NOT_A_WORKBOOK, SourceError, TOO_LARGE, TRUNCATED, ZIP_BOMB, ZIP_MAGIC, short_error, sniff
+from .package import (
+    ENCRYPTED, HOSTILE_XML, Limits, NOT_A_WORKBOOK, SourceError, TOO_LARGE, TRUNCATED, ZIP_BOMB, ZIP_MAGIC,
+    short_error, sniff,
+)
 
 
 CHUNK = 1 << 20
