@@ -15,7 +15,7 @@ import xlsxwriter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from campaignwatch.read import package
+from campaignwatch.read import package, sheet_scan, zipparts
 from campaignwatch.errors import (
     CODES, ENCRYPTED, HOSTILE_XML, MISSING, NOT_A_WORKBOOK, PERMISSION, TOO_LARGE, TRUNCATED,
     UNSUPPORTED, ZIP_BOMB, SourceError, message,
@@ -256,7 +256,7 @@ def test_positions_match_calamine_grid(tmp_path):
 def test_scan_is_independent_of_chunk_boundaries(tmp_path, monkeypatch, chunk):
     path = tmp_path / "budget.xlsx"
     make_error_workbook(path)
-    monkeypatch.setattr(package, "_CHUNK", chunk)
+    monkeypatch.setattr(zipparts, "CHUNK", chunk)
     assert inspect(path).error_cells == ERRORS_EXPECTED
 
 
@@ -536,7 +536,7 @@ def test_member_lying_about_its_size(tmp_path):
 def test_stream_counts_against_total_cap(tmp_path, monkeypatch):
     """The cap applies to bytes actually inflated, not only to declared sizes."""
     make_plain_workbook(tmp_path / "base.xlsx")
-    monkeypatch.setattr(package, "_check_zip_limits", lambda zf, limits: None)   # skip the declared check
+    monkeypatch.setattr(zipparts, "_check_zip_limits", lambda zf, limits: None)   # skip the declared check
     assert code_of(tmp_path / "base.xlsx", Limits(max_total_bytes=500)) == ZIP_BOMB
 
 
@@ -672,7 +672,7 @@ def test_scan_speed_100k_rows(tmp_path):
     with zipfile.ZipFile(path) as z:
         info = z.getinfo(SHEET1)
         assert info.file_size > 30 << 20
-        best = min(_timed(package._scan_sheet, z, info, package._Budget(Limits())) for _ in range(3))
+        best = min(_timed(sheet_scan.scan_sheet, z, info, zipparts.Budget(Limits())) for _ in range(3))
     found = inspect(path)
     assert found.error_cells == {"Data": {(49_999, 10): "#DIV/0!"}}
     print(f"\nscan of {info.file_size / 1e6:.1f} MB sheet XML: {best:.3f} s")

@@ -23,7 +23,7 @@ import pytest
 import python_calamine
 
 from conftest import AS_OF, ROOT, needs_soffice, soffice_convert, write_xlsx
-from campaignwatch.read import package, workbook
+from campaignwatch.read import ooxml, package, sheet_scan, tidy_copy, workbook
 from campaignwatch.errors import DAMAGED, INTERNAL, TOO_LARGE, SourceError, message
 from campaignwatch.read.package import Limits, inspect
 from campaignwatch.read.workbook import read_workbook
@@ -204,7 +204,7 @@ def test_the_workbook_part_is_found_through_the_root_relationships(tmp_path, par
     path = _workbook_moved(base, tmp_path / "moved.xlsx", part)
     with zipfile.ZipFile(path) as z:
         assert "xl/workbook.xml" not in z.namelist()
-        assert package.workbook_part(z) == part
+        assert ooxml.workbook_part(z) == part
     book = read_workbook(path)
     assert [(s.name, s.rows, s.uncalculated) for s in book.sheets] == [
         ("Expenses", [["ID", "Amount"], ["E1", 5.0], ["E2", ""]], {(2, 1)})]
@@ -216,7 +216,7 @@ def test_backslash_member_names_are_read(tmp_path):
         names = z.namelist()
     path = rebuild(base, tmp_path / "back.xlsx", rename={n: n.replace("/", "\\") for n in names})
     with zipfile.ZipFile(path) as z:
-        assert package.workbook_part(z) == "xl\\workbook.xml"
+        assert ooxml.workbook_part(z) == "xl\\workbook.xml"
     book = read_workbook(path)
     assert book.sheets[0].rows == [["ID", "Amount"], ["E1", 5.0], ["E2", ""]]
     assert book.sheets[0].uncalculated == {(2, 1)}                # the scan found the backslashed sheet
@@ -257,7 +257,7 @@ def test_excel4_macro_sheets_are_skipped_and_the_rest_read(tmp_path, folder):
 def test_a_usual_package_is_read_straight_from_the_file(tmp_path, monkeypatch):
     base = write_xlsx(tmp_path / "base.xlsx", {"Expenses": [["ID"], ["E1"]]})
     assert inspect(base).layout == ""
-    monkeypatch.setattr(package, "calamine_copy", lambda p: pytest.fail("no copy for a usual package"))
+    monkeypatch.setattr(tidy_copy, "calamine_copy", lambda p: pytest.fail("no copy for a usual package"))
     assert read_workbook(base).sheets[0].rows == [["ID"], ["E1"]]
 
 
@@ -352,7 +352,7 @@ def test_a_long_sheet_needs_no_exact_count(tmp_path, monkeypatch):
     base = small_book(tmp_path / "base.xlsx")
     path = _edit_sheet(base, tmp_path / "long.xlsx", lambda d: re.sub(
         rb"<sheetData>.*</sheetData>", lambda _: b"<sheetData>" + rows.encode() + b"</sheetData>", d, flags=re.S))
-    monkeypatch.setattr(package, "_extent_scan", lambda *a: pytest.fail("exact count of a sheet within the limit"))
+    monkeypatch.setattr(sheet_scan, "_extent_scan", lambda *a: pytest.fail("exact count of a sheet within the limit"))
     assert inspect(path).kind == "xlsx"                             # bound 150,000 x 26 columns
     monkeypatch.undo()
     assert inspect(path, Limits(max_cells=450_000)).kind == "xlsx"  # exact: 150,000 x 3

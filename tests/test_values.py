@@ -752,16 +752,16 @@ def test_text_never_raises(raw):
 def test_private_parsers_do_not_need_the_safety_net(raw, dayfirst, date1904):
     # The public parsers wrap their work in ``except Exception``; make sure the
     # real logic never actually gets there (that would hide bugs).
-    raw = V._clean_cell(raw)
+    raw = V.text.clean_cell(raw)
     if raw is None:
         return
     for scale in (Decimal(1), Decimal(10000), Decimal("0.01")):
-        V._parse_money(raw, scale)
-    V._parse_number(raw, None)
-    V._parse_number(raw, Decimal("0.01"))
-    V._parse_score(raw, 1, 5)
+        V.money._parse_money(raw, scale)
+    V.numbers._parse_number(raw, None)
+    V.numbers._parse_number(raw, Decimal("0.01"))
+    V.numbers._parse_score(raw, 1, 5)
     for keep_time in (False, True):
-        V._to_datetime(raw, dayfirst, date1904, keep_time)
+        V.dates._to_datetime(raw, dayfirst, date1904, keep_time)
 
 
 @PROPS
@@ -1114,5 +1114,5 @@ def test_money_words_never_raise(raw):
         _check_result(result, int)
         if result[1] == CURRENCY:
             assert result[0] is None and money_currency(raw) not in (None, currency)
-    V._money_text(V._numeric_text(clean_text(raw)) or "")   # no safety net needed
+    V.money._money_text(V.text.numeric_text(clean_text(raw)) or "")   # no safety net needed
     _check_result(parse_number(raw), float)

@@ -18,7 +18,8 @@ from conftest import needs_soffice, soffice_convert, write_xlsx
 from campaignwatch.names import tab_name
 from campaignwatch.errors import NAME_TAKEN, WRITE_FAILED, SourceError
 from campaignwatch.write import list_backups, sidecar_path, write_sidecar, write_tabs
-from campaignwatch.write import xlsx as wx
+from campaignwatch.write import inplace as winplace
+from campaignwatch.write import styles as wstyles
 from test_write_xlsx import make_tab, members, seven_tabs, sheet_names
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -469,12 +470,12 @@ def test_clean_removes_the_styles_part_it_added(tmp_path):
 def test_post_write_check_refuses_styles_that_do_not_hold_our_indices(tmp_path, monkeypatch):
     path = write_xlsx(tmp_path / "a.xlsx", {"Data": [["x", 1]]})
     before = path.read_bytes()
-    real = wx._Styles.apply
+    real = wstyles.Styles.apply
 
     def forgetful(self):
         real(self)
         return read_all(path)["xl/styles.xml"]                       # the styles part as it was
-    monkeypatch.setattr(wx._Styles, "apply", forgetful)
+    monkeypatch.setattr(wstyles.Styles, "apply", forgetful)
     with pytest.raises(SourceError) as err:
         write_tabs(path, [make_tab()])
     assert err.value.code == WRITE_FAILED
@@ -484,13 +485,13 @@ def test_post_write_check_refuses_styles_that_do_not_hold_our_indices(tmp_path, 
 def test_post_write_check_refuses_a_relationship_to_nothing(tmp_path, monkeypatch):
     path = write_xlsx(tmp_path / "a.xlsx", {"Data": [["x", 1]]})
     before = path.read_bytes()
-    real = wx._emit
+    real = winplace.emit
 
     def loses_our_sheet(src, plan, out):
         plan.added = [(n, d) for n, d in plan.added if "cw_sheet" not in n]
         plan.expect.content_types.clear()
         return real(src, plan, out)
-    monkeypatch.setattr(wx, "_emit", loses_our_sheet)
+    monkeypatch.setattr(winplace, "emit", loses_our_sheet)
     with pytest.raises(SourceError) as err:
         write_tabs(path, [make_tab()])
     assert err.value.code == WRITE_FAILED

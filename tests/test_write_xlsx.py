@@ -30,7 +30,9 @@ from campaignwatch.write import (
     find_lock, list_backups, restore, sidecar_path, write_sidecar, write_tabs,
 )
 from campaignwatch.write import safety
-from campaignwatch.write import xlsx as wx
+from campaignwatch.write import emit as wemit
+from campaignwatch.write import inplace as winplace
+from campaignwatch.write import styles as wstyles
 
 pytestmark = pytest.mark.filterwarnings("ignore:Sparkline Group extension:UserWarning")
 
@@ -432,9 +434,9 @@ def test_symlinked_workbook_is_written_through_the_link(tmp_path):
     'fillId="0" borderId="0"/></cellXfs><dxfs count="0"/></styleSheet>',
 ])
 def test_styles_surgery_appends_once_and_keeps_indices(styles):
-    first = wx._Styles(styles)
+    first = wstyles.Styles(styles)
     text1 = first.build()
-    second = wx._Styles(text1)
+    second = wstyles.Styles(text1)
     assert second.build() == text1 and second.xf == first.xf              # idempotent
     assert text1.startswith(styles[:styles.index("Sheet") + 5])
     import xml.etree.ElementTree as ET
@@ -558,13 +560,13 @@ def test_changed_since_read_is_not_overwritten(tmp_path):
 
 def test_changed_during_the_write_is_not_overwritten(tmp_path, monkeypatch):
     path = write_xlsx(tmp_path / "x.xlsx", {"Data": [["x"]]})
-    real_verify = wx._verify
+    real_verify = winplace.verify
 
     def verify_then_someone_saves(p, plan):
         real_verify(p, plan)
         write_xlsx(path, {"Data": [["saved by a person meanwhile"]]})
         os.utime(path, ns=(time.time_ns(), time.time_ns() + 3_000_000_000))
-    monkeypatch.setattr(wx, "_verify", verify_then_someone_saves)
+    monkeypatch.setattr(winplace, "verify", verify_then_someone_saves)
     with pytest.raises(SourceError) as err:
         write_tabs(path, [make_tab()])
     assert err.value.code == CHANGED
@@ -626,14 +628,14 @@ def test_remove_only_gives_back_the_users_workbook(tmp_path):
 def test_failed_verification_keeps_the_original(tmp_path, monkeypatch):
     path = build_rich(tmp_path / "budget.xlsx")
     before = path.read_bytes()
-    real = wx._copy_raw
+    real = wemit.copy_raw
 
     def corrupting(src, info, zout):
         zi = real(src, info, zout)
         if info.filename.startswith("xl/media/"):
             zi.CRC ^= 1                               # a copy that is not identical
         return zi
-    monkeypatch.setattr(wx, "_copy_raw", corrupting)
+    monkeypatch.setattr(wemit, "copy_raw", corrupting)
     with pytest.raises(SourceError) as err:
         write_tabs(path, [make_tab()])
     assert err.value.code == WRITE_FAILED and "previous version was kept" in message(err.value)
@@ -644,7 +646,7 @@ def test_failed_verification_keeps_the_original(tmp_path, monkeypatch):
 def test_failed_check_after_replace_restores_the_backup(tmp_path, monkeypatch):
     path = build_rich(tmp_path / "budget.xlsx")
     before = path.read_bytes()
-    real = wx._verify
+    real = winplace.verify
     calls = []
 
     def second_fails(p, plan):
@@ -652,7 +654,7 @@ def test_failed_check_after_replace_restores_the_backup(tmp_path, monkeypatch):
         if len(calls) == 2:
             raise SourceError(WRITE_FAILED, "simulated")
         return real(p, plan)
-    monkeypatch.setattr(wx, "_verify", second_fails)
+    monkeypatch.setattr(winplace, "verify", second_fails)
     with pytest.raises(SourceError) as err:
         write_tabs(path, [make_tab()])
     assert err.value.code == WRITE_FAILED and calls[1] == path

@@ -1,6 +1,6 @@
 """A generated tab as plain data: what the render stage produces and every writer consumes.
 
-The xlsx writer (`write/xlsx.py`) and, later, the Google Sheets writer turn the same
+The xlsx writer (`write/xlsx.py`) and the Google Sheets writer (`gsheets/write.py`) turn the same
 `TabSpec` into their own formats, so both backends show the same values.
 
 Layout of every generated tab: `title` lines from row 1 (generated at, as-of date,

@@ -18,7 +18,7 @@ import python_calamine as calamine
 
 from ..errors import SourceError
 from ..names import is_generated
-from . import package
+from . import package, tidy_copy
 
 
 @dataclass
@@ -49,7 +49,7 @@ def read_workbook(path: str | Path, limits: package.Limits | None = None) -> Raw
     info = package.inspect(path, limits)
     try:
         if info.layout:          # e.g. the workbook part not at xl/workbook.xml: calamine reads a tidied copy
-            book = calamine.CalamineWorkbook.from_filelike(package.calamine_copy(path))
+            book = calamine.CalamineWorkbook.from_filelike(tidy_copy.calamine_copy(path))
         else:
             book = calamine.CalamineWorkbook.from_path(str(path))
     except SourceError:

@@ -1,6 +1,6 @@
 """File safety for writers: lock files of open workbooks, temp files, backups, atomic replace.
 
-Nothing here knows about the workbook format; `write/xlsx.py` composes these steps:
+Nothing here knows about the workbook format; `inplace.py`, `sidecar.py` and `atomic.py` compose these steps:
 
     check_writable(path)         PERMISSION unless this user may replace the file (called before any write)
     find_lock(path)              who holds the workbook open in Excel / LibreOffice (or None)
