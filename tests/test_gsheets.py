@@ -9,62 +9,21 @@ import datetime as dt
 import json
 import subprocess
 import sys
-from contextlib import redirect_stderr, redirect_stdout
-from io import StringIO
 
 import pytest
 
-from conftest import AS_OF, ROOT
+from conftest import (
+    AS_OF, ROOT, FakeClock, cli_run as run, demo_tabs, gsheet_sync_json as sync_json, our_sheets, our_tabs,
+)
 from fake_sheets import FakeSheets, google_env, key_file, make_key  # noqa: F401 - google_env is a fixture
-from campaignwatch.cli import main
 from campaignwatch.config import load
 from campaignwatch.contract import TABLES
 from campaignwatch.gsheets import client, write as gwrite
 from campaignwatch.gsheets.read import read_spreadsheet
 from campaignwatch.names import MARK
-from campaignwatch.workbook.demo import rows as demo_rows
 from campaignwatch.workbook.template import write_template
 
-OURS = [MARK + n for n in ("Summary", "Flags", "Budget", "KPI", "Validation", "Scorecard", "Run log")]
-
-
-def demo_tabs(lang: str = "en") -> dict[str, list[list]]:
-    """The demo workbook's content as {tab: rows}, the way a team would have typed it into a Sheet."""
-    data = demo_rows(AS_OF, lang)
-    return {t.tab(lang): [[c.header(lang) for c in t.columns]] + [[r.get(c.key) for c in t.columns]
-                                                                  for r in data.get(t.key, [])] for t in TABLES}
-
-
-def run(*argv) -> tuple[int, str, str]:
-    out, err = StringIO(), StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
-
-
-def sync_json(env, *sources, as_of=AS_OF, extra=()):
-    code, out, _ = run("--config", env.config, "sync", *sources, "--as-of", as_of.isoformat(), "--json", *extra)
-    return code, json.loads(out)
-
-
-class FakeClock:
-    """Time that only moves when someone sleeps."""
-
-    def __init__(self):
-        self.t = 1000.0
-        self.sleeps: list[float] = []
-
-    def now(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.t += seconds
-
-
-def our_sheets(fake, sid):
-    return {s["properties"]["title"]: s for s in fake.book(sid)["sheets"]
-            if any(d["metadataKey"] == gwrite.TAB_KEY for d in s["developerMetadata"])}
+OURS = our_tabs()
 
 
 # =========================================================================== reading
