@@ -15,7 +15,7 @@ import pytest
 from conftest import (
     AS_OF, ROOT, FakeClock, cli_run as run, demo_tabs, gsheet_sync_json as sync_json, our_sheets, our_tabs,
 )
-from fake_sheets import FakeSheets, google_env, key_file, make_key  # noqa: F401 - google_env is a fixture
+from fake_sheets import FakeSheets, google_env, inject_timeouts, key_file, make_key  # noqa: F401 - google_env is a fixture
 from campaignwatch.config import load
 from campaignwatch.contract import TABLES
 from campaignwatch.gsheets import client, write as gwrite
@@ -229,39 +229,32 @@ def test_retry_after_is_honoured(google_env):
     assert clock.sleeps == [7.0]
 
 
-def test_a_stall_beyond_the_timeout_is_retried(google_env):
+def test_a_stall_beyond_the_timeout_is_retried(google_env, monkeypatch):
     fake = google_env.fake
-    google_env.write_config(timeout_seconds=0.3)
     sid = fake.add_spreadsheet("demo", demo_tabs())
-    fake.stall_next(1, seconds=1.5)
+    inject_timeouts(monkeypatch, 1)
     code, doc = sync_json(google_env, f"gsheet:{sid}")
     assert code == 0 and doc["sources"][0]["status"] == "ok"
     assert fake.count() == 4
 
 
-def test_a_persistent_stall_fails_cleanly_as_unreachable(google_env):
+def test_a_persistent_stall_fails_cleanly_as_unreachable(google_env, monkeypatch):
     fake = google_env.fake
-    google_env.write_config(timeout_seconds=0.3, max_retries=1)
+    google_env.write_config(timeout_seconds=30.0, max_retries=1)
     sid = fake.add_spreadsheet("demo", demo_tabs())
-    fake.stall_next(5, seconds=1.5)
+    inject_timeouts(monkeypatch, 5)
     code, doc = sync_json(google_env, f"gsheet:{sid}")
     src = doc["sources"][0]
     assert code == 3 and (src["status"], src["error_code"]) == ("failed", "unreachable")
-    assert "0.3 s" in src["error"] and fake.count() == 2
+    assert "30 s" in src["error"] and fake.count() == 2
     fake.clear_faults()
 
 
-def test_a_write_that_timed_out_but_was_applied_is_not_reported_as_failed(google_env):
+def test_a_write_that_timed_out_but_was_applied_is_not_reported_as_failed(google_env, monkeypatch):
     fake = google_env.fake
-    google_env.write_config(timeout_seconds=0.5)
     sid = fake.add_spreadsheet("demo", demo_tabs())
-    orig = fake.handle
-
-    def handle(method, path, query, headers, body):      # stall the batchUpdate *after* applying it
-        if path.endswith(":batchUpdate") and not fake.faults and fake.count("batchUpdate") == 0:
-            fake.stall_next(1, seconds=1.5, apply=True)
-        return orig(method, path, query, headers, body)
-    fake.handle = handle
+    # the first batchUpdate is carried out, and its answer lost
+    inject_timeouts(monkeypatch, 1, when=lambda method, url: url.endswith(":batchUpdate"))
     code, doc = sync_json(google_env, f"gsheet:{sid}")
     assert code == 0 and doc["sources"][0]["status"] == "ok"
     # get, batchGet, batchUpdate (applied, answer lost), batchUpdate (refused: already there), get (checks)
