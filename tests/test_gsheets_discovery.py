@@ -58,6 +58,7 @@ def big_tab(key: str, name: str, rows: int) -> TabSpec:
                    body, fills=fills, links=links)
 
 
+@pytest.mark.slow
 def test_every_request_of_init_sync_clean_and_a_big_write_fits_the_discovery_document(google_env):
     fake = google_env.fake
     google_env.write_config(timeout_seconds=60.0)           # the fake copies the whole book per batchUpdate
