@@ -1027,13 +1027,37 @@ class GoogleEnv:
 
     def write_config(self, **google) -> Path:
         """Rewrite config.toml with these [google] settings on top of the defaults of the tests."""
-        settings = {"credentials": "key.json", "api_url": self.fake.url, "timeout_seconds": 2.0, "max_retries": 2,
+        # A generous timeout: under load (a busy core) the fake may take seconds to answer, and no test
+        # waits for it — a stall is injected as a timeout (`inject_timeouts`), not waited out.
+        settings = {"credentials": "key.json", "api_url": self.fake.url, "timeout_seconds": 30.0, "max_retries": 2,
                     "backoff_seconds": 0.01, "requests_per_minute": 1000, **google}
         lines = ["[history]", f'path = "{(self.folder / "history.sqlite").as_posix()}"', "", "[google]"]
         for k, v in settings.items():
             lines.append(f"{k} = {json.dumps(v)}")
         self.config.write_text("\n".join(lines) + "\n")
         return self.config
+
+
+def inject_timeouts(monkeypatch, n: int = 1, when=None) -> list[str]:
+    """The next `n` Sheets API calls (those for which `when(method, url)` is true) time out, at once:
+    each is sent to the fake (which carries it out and logs it) and its answer is lost, so the client
+    sees `requests.exceptions.ReadTimeout` — no test waits out a real timeout, so none fails on a
+    busy machine. Injected at gspread's `HTTPClient.request`, under campaignwatch's retrying
+    subclass. Returns the list of the calls that timed out ("METHOD url")."""
+    import requests
+    from gspread.http_client import HTTPClient
+    real = HTTPClient.request
+    stalled: list[str] = []
+
+    def request(self, method, endpoint, *args, **kwargs):
+        hit = len(stalled) < n and (when is None or when(method, endpoint))
+        response = real(self, method, endpoint, *args, **kwargs)
+        if not hit:
+            return response
+        stalled.append(f"{method.upper()} {endpoint}")
+        raise requests.exceptions.ReadTimeout(f"injected: no answer to {method.upper()} {endpoint}")
+    monkeypatch.setattr(HTTPClient, "request", request)
+    return stalled
 
 
 _KEY = None

@@ -2,19 +2,9 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
-from conftest import AS_OF, ROOT, write_xlsx
+from conftest import AS_OF, cli_process as run, messy_sheets, write_xlsx
 from campaignwatch.cli import main
-from test_messy_workbook import messy_sheets
-
-
-def run(*args, cwd=None):
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "lib")}
-    return subprocess.run([sys.executable, "-m", "campaignwatch", *args], capture_output=True,
-                          text=True, cwd=cwd, env=env, timeout=120)
 
 
 def test_validate_json_is_exactly_one_document(tmp_path):

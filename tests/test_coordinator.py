@@ -7,15 +7,12 @@ import signal
 import subprocess
 import sys
 import time
-from contextlib import redirect_stdout
-from io import StringIO
 
 import pytest
 import python_calamine as calamine
 from openpyxl import load_workbook
 
-from conftest import AS_OF, ROOT
-from campaignwatch.cli import main
+from conftest import AS_OF, ROOT, run_cli
 from campaignwatch.names import MARK
 from campaignwatch.workbook.template import write_template
 
@@ -44,13 +41,6 @@ source = "teams/*.xlsx"
 team = "Marketing"
 ''')
     return tmp_path, cfg
-
-
-def run_cli(*args):
-    buf = StringIO()
-    with redirect_stdout(buf):
-        code = main(list(args))
-    return code, buf.getvalue()
 
 
 def test_sync_without_arguments_processes_configured_sources_and_dashboard(night):

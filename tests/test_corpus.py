@@ -32,6 +32,8 @@ import pytest
 
 from conftest import ROOT
 
+pytestmark = pytest.mark.slow          # every file of the corpus through the command line: minutes
+
 CORPUS = Path(__file__).resolve().parent / "corpus"
 EXTENSIONS = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".fods", ".csv"}
 WRITTEN_IN_PLACE = {".xlsx", ".xlsm"}

@@ -9,62 +9,21 @@ import datetime as dt
 import json
 import subprocess
 import sys
-from contextlib import redirect_stderr, redirect_stdout
-from io import StringIO
 
 import pytest
 
-from conftest import AS_OF, ROOT
-from fake_sheets import FakeSheets, google_env, key_file, make_key  # noqa: F401 - google_env is a fixture
-from campaignwatch.cli import main
+from conftest import (
+    AS_OF, ROOT, FakeClock, cli_run as run, demo_tabs, gsheet_sync_json as sync_json, our_sheets, our_tabs,
+)
+from fake_sheets import FakeSheets, google_env, inject_timeouts, key_file, make_key  # noqa: F401 - google_env is a fixture
 from campaignwatch.config import load
 from campaignwatch.contract import TABLES
 from campaignwatch.gsheets import client, write as gwrite
 from campaignwatch.gsheets.read import read_spreadsheet
 from campaignwatch.names import MARK
-from campaignwatch.workbook.demo import rows as demo_rows
 from campaignwatch.workbook.template import write_template
 
-OURS = [MARK + n for n in ("Summary", "Flags", "Budget", "KPI", "Validation", "Scorecard", "Run log")]
-
-
-def demo_tabs(lang: str = "en") -> dict[str, list[list]]:
-    """The demo workbook's content as {tab: rows}, the way a team would have typed it into a Sheet."""
-    data = demo_rows(AS_OF, lang)
-    return {t.tab(lang): [[c.header(lang) for c in t.columns]] + [[r.get(c.key) for c in t.columns]
-                                                                  for r in data.get(t.key, [])] for t in TABLES}
-
-
-def run(*argv) -> tuple[int, str, str]:
-    out, err = StringIO(), StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
-
-
-def sync_json(env, *sources, as_of=AS_OF, extra=()):
-    code, out, _ = run("--config", env.config, "sync", *sources, "--as-of", as_of.isoformat(), "--json", *extra)
-    return code, json.loads(out)
-
-
-class FakeClock:
-    """Time that only moves when someone sleeps."""
-
-    def __init__(self):
-        self.t = 1000.0
-        self.sleeps: list[float] = []
-
-    def now(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.t += seconds
-
-
-def our_sheets(fake, sid):
-    return {s["properties"]["title"]: s for s in fake.book(sid)["sheets"]
-            if any(d["metadataKey"] == gwrite.TAB_KEY for d in s["developerMetadata"])}
+OURS = our_tabs()
 
 
 # =========================================================================== reading
@@ -273,39 +232,32 @@ def test_retry_after_is_honoured(google_env):
     assert clock.sleeps == [7.0]
 
 
-def test_a_stall_beyond_the_timeout_is_retried(google_env):
+def test_a_stall_beyond_the_timeout_is_retried(google_env, monkeypatch):
     fake = google_env.fake
-    google_env.write_config(timeout_seconds=0.3)
     sid = fake.add_spreadsheet("demo", demo_tabs())
-    fake.stall_next(1, seconds=1.5)
+    inject_timeouts(monkeypatch, 1)
     code, doc = sync_json(google_env, f"gsheet:{sid}")
     assert code == 0 and doc["sources"][0]["status"] == "ok"
     assert fake.count() == 4
 
 
-def test_a_persistent_stall_fails_cleanly_as_unreachable(google_env):
+def test_a_persistent_stall_fails_cleanly_as_unreachable(google_env, monkeypatch):
     fake = google_env.fake
-    google_env.write_config(timeout_seconds=0.3, max_retries=1)
+    google_env.write_config(timeout_seconds=30.0, max_retries=1)
     sid = fake.add_spreadsheet("demo", demo_tabs())
-    fake.stall_next(5, seconds=1.5)
+    inject_timeouts(monkeypatch, 5)
     code, doc = sync_json(google_env, f"gsheet:{sid}")
     src = doc["sources"][0]
     assert code == 3 and (src["status"], src["error_code"]) == ("failed", "unreachable")
-    assert "0.3 s" in src["error"] and fake.count() == 2
+    assert "30 s" in src["error"] and fake.count() == 2
     fake.clear_faults()
 
 
-def test_a_write_that_timed_out_but_was_applied_is_not_reported_as_failed(google_env):
+def test_a_write_that_timed_out_but_was_applied_is_not_reported_as_failed(google_env, monkeypatch):
     fake = google_env.fake
-    google_env.write_config(timeout_seconds=0.5)
     sid = fake.add_spreadsheet("demo", demo_tabs())
-    orig = fake.handle
-
-    def handle(method, path, query, headers, body):      # stall the batchUpdate *after* applying it
-        if path.endswith(":batchUpdate") and not fake.faults and fake.count("batchUpdate") == 0:
-            fake.stall_next(1, seconds=1.5, apply=True)
-        return orig(method, path, query, headers, body)
-    fake.handle = handle
+    # the first batchUpdate is carried out, and its answer lost
+    inject_timeouts(monkeypatch, 1, when=lambda method, url: url.endswith(":batchUpdate"))
     code, doc = sync_json(google_env, f"gsheet:{sid}")
     assert code == 0 and doc["sources"][0]["status"] == "ok"
     # get, batchGet, batchUpdate (applied, answer lost), batchUpdate (refused: already there), get (checks)

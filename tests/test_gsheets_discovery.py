@@ -16,14 +16,15 @@ from decimal import Decimal
 import pytest
 
 import discovery_check as dc
-from conftest import AS_OF
+from conftest import AS_OF, FakeClock, cli_run as run, demo_tabs, gsheet_sync_json as sync_json, our_sheets, our_tabs
 from fake_sheets import google_env  # noqa: F401 - fixture
-from test_gsheets import OURS, FakeClock, demo_tabs, our_sheets, run, sync_json
 from campaignwatch.config import load
 from campaignwatch.gsheets import client, write as gwrite
 from campaignwatch.names import MARK
 from campaignwatch.errors import SourceError
 from campaignwatch.tabspec import TabSpec
+
+OURS = our_tabs()
 
 
 # =========================================================================== the document
@@ -57,6 +58,7 @@ def big_tab(key: str, name: str, rows: int) -> TabSpec:
                    body, fills=fills, links=links)
 
 
+@pytest.mark.slow
 def test_every_request_of_init_sync_clean_and_a_big_write_fits_the_discovery_document(google_env):
     fake = google_env.fake
     google_env.write_config(timeout_seconds=60.0)           # the fake copies the whole book per batchUpdate

@@ -9,8 +9,7 @@ import pytest
 import python_calamine as calamine
 
 from fake_sheets import google_env  # noqa: F401 - fixture
-from test_gsheets import demo_tabs, sync_json
-from test_messy_workbook import messy_sheets
+from conftest import demo_tabs, gsheet_sync_json as sync_json, messy_sheets
 from campaignwatch.names import MARK
 
 

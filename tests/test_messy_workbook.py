@@ -1,42 +1,9 @@
 """A messy Chinese workbook, saved by LibreOffice, gets errors on exactly the bad rows."""
 from __future__ import annotations
 
-import datetime as dt
-
-
-from conftest import AS_OF, needs_soffice, soffice_convert, write_xlsx
+from conftest import AS_OF, messy_sheets, needs_soffice, soffice_convert, write_xlsx
 from campaignwatch.config import defaults
 from campaignwatch.pipeline import check_source
-
-
-def messy_sheets() -> dict[str, list[list]]:
-    return {
-        "活动": [
-            ["2026年秋季活动计划"],
-            [],
-            ["活动编号", "活动名称", "负责人", "开始日期", "结束日期", "状态", "总预算(万元)", "我们自己的备注"],
-            ["C1", "中秋促销", "王芳", "2026年9月1日", "2026/9/30", "执行中", 5, "保留此列"],
-            ["C2", "国庆活动", "李强", dt.date(2026, 10, 1), dt.date(2026, 10, 7), "已批准", "1.5", ""],
-        ],
-        "预算明细": [
-            ["活动编号", "预算科目编号", "预算金额(元)"],
-            ["C1", "L1", "50,000"],
-            ["C2", "L1", 15000],
-        ],
-        "费用记录 Expenses": [
-            ["费用明细（2026年9月）"],
-            ["费用编号", "活动编号", "预算科目编号", "发生日期", "金额(元)", "票据号", "备用列"],
-            ["E1", "C1", "L1", "2026年9月1日", "¥2,500.00", "FP1", "x"],
-            ["E2", "C1", "L1", "2026/9/30", "1.2万", "FP2", ""],
-            ["E3", "C1", "L1", "2026.9.15", "１２００", "FP3", ""],
-            [],
-            ["E4", "C1", "L1", "2026-09-16", "abc", "FP4", ""],
-            ["E5", "C1", "L1", "2026-09-17", "=1/0", "FP5", ""],
-            ["E6", "C9", "L1", "2026-09-18", 300, "FP6", ""],
-            ["E2", "C1", "L1", "2026-09-19", 400, "FP7", ""],
-            ["E7", "C2", "L1", dt.date(2026, 10, 2), "RMB 800", "", ""],
-        ],
-    }
 
 
 # (code, tab, row, cell) of every error the messy workbook must produce — and no others.

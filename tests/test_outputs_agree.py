@@ -7,17 +7,14 @@ import datetime as dt
 import json
 import re
 import sqlite3
-from contextlib import redirect_stdout
-from io import StringIO
 
 import pytest
 import python_calamine as calamine
 from openpyxl import load_workbook
 
-from conftest import AS_OF
+from conftest import AS_OF, run_cli
 from campaignwatch import clock
 from campaignwatch.changes import RunChanges, SourceOutcome
-from campaignwatch.cli import main
 from campaignwatch.history import SCHEMA, SCHEMA_VERSION, open_history
 from campaignwatch.names import MARK
 from campaignwatch.notify.digest import compose
@@ -25,13 +22,6 @@ from campaignwatch.weekly import build_weekly
 from campaignwatch.workbook.template import write_template
 
 FROZEN = dt.datetime(2026, 11, 25, 22, 30, tzinfo=dt.timezone.utc)
-
-
-def run_cli(*args) -> tuple[int, str]:
-    buf = StringIO()
-    with redirect_stdout(buf):
-        code = main([str(a) for a in args])
-    return code, buf.getvalue()
 
 
 def setup(tmp_path, *, timezone="Asia/Shanghai", team=None, dashboard=False):

@@ -655,6 +655,7 @@ def test_limits_defaults():
 
 # --------------------------------------------------------------------------- speed
 
+@pytest.mark.slow
 def test_scan_speed_100k_rows(tmp_path):
     """100,000 rows x 11 columns laid out like xlsxwriter's constant_memory output (~47 MB of XML)."""
     rows = []
@@ -695,6 +696,7 @@ def _soffice_convert(tmp_path, fmt: str, *sources) -> None:
                    check=True, timeout=120, capture_output=True)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) is not on PATH")
 def test_libreoffice_resaved_workbook(tmp_path):
     src = tmp_path / "in"
@@ -716,6 +718,7 @@ def test_libreoffice_resaved_workbook(tmp_path):
     assert fresh.error_cells == {"Calc": {(1, 2): "#DIV/0!"}} and fresh.uncalculated_cells == {}
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) is not on PATH")
 def test_libreoffice_xls_and_ods(tmp_path):
     make_plain_workbook(tmp_path / "mac.xlsx", date_1904=True)

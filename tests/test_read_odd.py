@@ -162,7 +162,7 @@ def test_other_formats_are_bounded_before_the_python_grid(tmp_path):
 
 
 def test_sync_of_a_far_cell_workbook_still_syncs_the_next_source(tmp_path):
-    from test_messy_workbook import messy_sheets
+    from conftest import messy_sheets
     far = small_book(tmp_path / "far.xlsx", {"XFD1048576": 0})
     good = write_xlsx(tmp_path / "good.xlsx", messy_sheets())
     env = {**os.environ, "PYTHONPATH": str(ROOT / "lib")}
@@ -345,6 +345,7 @@ def _code(fn) -> str:
     return _error(fn).code
 
 
+@pytest.mark.slow
 def test_a_long_sheet_needs_no_exact_count(tmp_path, monkeypatch):
     """150,000 rows x 3 columns: rows past 99,999 are looked at one by one, never the whole sheet again."""
     rows = "".join(f'<row r="{r}"><c r="A{r}"><v>{r}</v></c><c r="B{r}" t="inlineStr"><is><t>x</t></is></c>'

@@ -686,6 +686,7 @@ def _check_result(result, value_types):
         assert value is None
 
 
+@pytest.mark.slow
 @PROPS
 @given(raw=ANY_CELL)
 def test_money_never_raises(raw):

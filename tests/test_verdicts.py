@@ -9,6 +9,7 @@ import json
 from contextlib import redirect_stdout
 from io import StringIO
 
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from openpyxl import load_workbook
 
@@ -76,6 +77,7 @@ def test_blank_line_expenses_count_beside_budget_lines(tmp_path):
 @given(st.lists(st.tuples(st.sampled_from([None, "L1", "L2"]), st.integers(1, 5000),
                           st.sampled_from(["actual", "committed"]), st.integers(-15, 0)), min_size=1, max_size=12),
        st.booleans())
+@pytest.mark.slow
 def test_any_mix_of_blank_and_named_lines_never_fails(tmp_path, expenses, with_lines):
     sheets = {"Campaigns": [CAMPAIGNS, ["C1", "Promo", "Ann", D(-10), D(10), 6000, "executing", "Bob", D(-20)]],
               "Expenses": [EXPENSES] + [[f"E{i}", "C1", line if with_lines else None, D(d), amount, stage, f"R{i}"]
@@ -236,6 +238,7 @@ def test_only_approved_or_executing_within_dates_is_running(tmp_path):
 
 
 # -- done when: random valid workbooks never fail, every campaign is listed ---------------------
+@pytest.mark.slow
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.data())
 def test_random_valid_workbooks_sync_and_list_every_campaign(tmp_path, data):

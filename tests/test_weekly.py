@@ -176,6 +176,7 @@ def png_scanlines(data: bytes) -> tuple[int, int, list[bytes]]:
     return width, height, [raw[i:i + stride] for i in range(0, len(raw), stride)]
 
 
+@pytest.mark.slow
 @needs_chromium
 @pytest.mark.parametrize("lang", ["en", "zh-CN"])
 def test_weekly_renders_in_headless_chromium(history, tmp_path, lang):

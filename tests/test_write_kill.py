@@ -18,11 +18,11 @@ import pytest
 import xlsxwriter
 from python_calamine import CalamineWorkbook
 
-from conftest import ROOT
+from conftest import ROOT, make_tab, tiny_png
 from campaignwatch.names import tab_name
-from test_write_xlsx import make_tab, tiny_png
 
-pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL (POSIX)")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL (POSIX)")]
 
 KILLS = 60
 SEED = 20261126

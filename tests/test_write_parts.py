@@ -14,13 +14,13 @@ import openpyxl
 import pytest
 import xlsxwriter
 
-from conftest import needs_soffice, soffice_convert, write_xlsx
+from conftest import make_tab, needs_soffice, seven_tabs, sheet_names, soffice_convert, write_xlsx
 from campaignwatch.names import tab_name
 from campaignwatch.errors import NAME_TAKEN, WRITE_FAILED, SourceError
 from campaignwatch.write import list_backups, sidecar_path, write_sidecar, write_tabs
 from campaignwatch.write import inplace as winplace
 from campaignwatch.write import styles as wstyles
-from test_write_xlsx import make_tab, members, seven_tabs, sheet_names
+from campaignwatch.write import xlsx as wx
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 SUMMARY = tab_name("summary", "en")
