@@ -46,3 +46,22 @@ def test_config_example_sets_every_setting_to_its_default():
 def test_exit_codes_are_documented():
     for code in range(5):
         assert re.search(rf"^\| {code} \|", README, re.M)
+
+
+def test_layout_names_every_module_and_folder():
+    """The README's Layout section names every module and package of lib/campaignwatch."""
+    text = README.split("## Layout", 1)[1].split("\n## ", 1)[0]
+    pkg = ROOT / "lib" / "campaignwatch"
+    missing = []
+    for p in sorted(pkg.iterdir()):
+        if p.name.startswith("_") or p.name == "__pycache__":
+            continue
+        if p.is_dir() and (p / "__init__.py").exists():
+            if f"{p.name}/" not in text:
+                missing.append(f"{p.name}/")
+            for m in sorted(p.glob("*.py")):
+                if not m.name.startswith("_") and m.name not in text:
+                    missing.append(f"{p.name}/{m.name}")
+        elif p.suffix == ".py" and p.name not in text:
+            missing.append(p.name)
+    assert not missing, f"README Layout does not name: {missing}"

@@ -18,6 +18,15 @@ FORMATS = ("text", "money", "percent", "date", "datetime", "int", "number")
 # Fills a cell can have (red / amber / green / grey status).
 FILLS = ("red", "amber", "green", "grey")
 
+# The one palette and the number formats both backends draw generated tabs with (RGB hex; the xlsx
+# writer prefixes the alpha "FF", the Google writer turns them into fractions).
+FILL_RGB = {"red": "FFC7CE", "amber": "FFEB9C", "green": "C6EFCE", "grey": "D9D9D9"}
+HEADER_RGB = "1F4E78"
+LINK_RGB = "0563C1"
+TAB_RGB = "7F7F7F"
+NUMFMT_CODES = {"money": "#,##0.00", "percent": "0.0%", "date": "yyyy-mm-dd",
+                "datetime": "yyyy-mm-dd hh:mm", "int": "#,##0", "number": "#,##0.####"}
+
 Value = str | int | float | Decimal | dt.date | dt.datetime | None
 
 

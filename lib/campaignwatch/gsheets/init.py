@@ -17,10 +17,10 @@ from ..contract import ENUMS, TABLES, Column, Table
 from ..headers import match_tab
 from ..errors import SourceError
 from ..workbook.template import FORMATS as TEMPLATE_FORMATS
-from ..workbook.template import GUIDE, VALIDATION_ROWS, _hint
+from ..workbook.template import GUIDE, VALIDATION_ROWS, hint
 from . import client
 from .read import METADATA_FIELDS, quote_tab
-from .write import HEADER_FORMAT, _IdMaker, rgb
+from .write import HEADER_FORMAT, IdMaker, rgb
 
 NEEDED_RGB = "C00000"
 NUMBER_TYPES = {"date": "DATE", "datetime": "DATE_TIME", "money": "NUMBER", "number": "NUMBER", "score": "NUMBER"}
@@ -51,7 +51,7 @@ def plan(meta: dict, lang: str) -> tuple[list[dict], list[str]]:
         if table is not None:
             present.setdefault(table.key, title)
     taken = {t.casefold() for t in titles}
-    ids = _IdMaker({int(p.get("sheetId", 0)) for p in sheets})
+    ids = IdMaker({int(p.get("sheetId", 0)) for p in sheets})
     campaigns_tab = present.get(TABLES[0].key, TABLES[0].tab(lang))
     requests: list[dict] = []
     added: list[str] = []
@@ -83,7 +83,7 @@ def table_requests(table: Table, sheet_id: int, lang: str, campaigns_tab: str) -
         if col.needed:
             fmt["backgroundColorStyle"] = {"rgbColor": rgb(NEEDED_RGB)}
         header.append({"userEnteredValue": {"stringValue": col.header(lang)}, "userEnteredFormat": fmt,
-                       "note": _hint(col, lang)})
+                       "note": hint(col, lang)})
     reqs.append({"updateCells": {"start": {"sheetId": sheet_id, "rowIndex": 0, "columnIndex": 0},
                                  "rows": [{"values": header}], "fields": "userEnteredValue,userEnteredFormat,note"}})
     reqs.append({"updateDimensionProperties": {
@@ -107,7 +107,7 @@ def table_requests(table: Table, sheet_id: int, lang: str, campaigns_tab: str) -
 
 def validation(col: Column, lang: str, campaigns_tab: str) -> dict | None:
     """The dropdown (or score range) of a column, warning only, like the xlsx template's."""
-    hint = "campaignwatch: " + _hint(col, lang)
+    note = "campaignwatch: " + hint(col, lang)
     if col.kind == "enum":
         e = ENUMS[col.enum]
         condition = {"type": "ONE_OF_LIST",
@@ -119,7 +119,7 @@ def validation(col: Column, lang: str, campaigns_tab: str) -> dict | None:
         condition = {"type": "NUMBER_BETWEEN", "values": [{"userEnteredValue": "1"}, {"userEnteredValue": "5"}]}
     else:
         return None
-    rule = {"condition": condition, "inputMessage": hint, "strict": False}
+    rule = {"condition": condition, "inputMessage": note, "strict": False}
     if condition["type"] != "NUMBER_BETWEEN":
         rule["showCustomUi"] = True
     return rule

@@ -48,8 +48,7 @@ from decimal import Decimal
 from ..config import Config
 from ..names import MARK, is_generated
 from ..errors import NAME_TAKEN, REJECTED, SourceError
-from ..tabspec import FILLS, FORMATS, TabSpec
-from ..write.xlsx import FILL_RGB, HEADER_RGB, NUMFMT_CODES
+from ..tabspec import FILL_RGB, FILLS, FORMATS, HEADER_RGB, LINK_RGB, NUMFMT_CODES, TAB_RGB, TabSpec
 from . import client
 from .read import METADATA_FIELDS
 
@@ -58,8 +57,7 @@ STAGING_KEY = "campaignwatch-staging"
 PROTECTION = "campaignwatch: generated tab, replaced on every run"
 MAX_BATCH_BYTES = 2_000_000
 MAX_TEXT = 50_000                       # Google Sheets' limit on characters in a cell
-TAB_COLOR = "7F7F7F"
-LINK_RGB = "0563C1"
+TAB_COLOR = TAB_RGB
 NUMBER_TYPES = {"money": "NUMBER", "percent": "PERCENT", "date": "DATE", "datetime": "DATE_TIME",
                 "int": "NUMBER", "number": "NUMBER"}
 _EPOCH = dt.date(1899, 12, 30)
@@ -210,14 +208,14 @@ def plan(meta: dict, tabs: list[TabSpec], run: str, max_bytes: int | None = None
         if holder is not None and not holder.ours:
             raise SourceError(NAME_TAKEN, f"tab “{holder.title}”")
     links = {s.title: s.id for s in sheets if not s.ours}
-    ids = _IdMaker({s.id for s in sheets})
+    ids = IdMaker({s.id for s in sheets})
     single = _single(sheets, tabs, run, links, ids, chunk_bytes=max(limit // 2, 1))
     if _size(single) <= limit:
         return [single]
     return _staged(sheets, tabs, run, links, ids, limit)
 
 
-def _single(sheets: list[Existing], tabs: list[TabSpec], run: str, links: dict, ids: _IdMaker,
+def _single(sheets: list[Existing], tabs: list[TabSpec], run: str, links: dict, ids: IdMaker,
             chunk_bytes: int) -> list[dict]:
     reqs: list[dict] = []
     chosen: dict[str, Existing] = {}
@@ -261,7 +259,7 @@ def _single(sheets: list[Existing], tabs: list[TabSpec], run: str, links: dict, 
     return reqs
 
 
-def _staged(sheets: list[Existing], tabs: list[TabSpec], run: str, links: dict, ids: _IdMaker,
+def _staged(sheets: list[Existing], tabs: list[TabSpec], run: str, links: dict, ids: IdMaker,
             limit: int) -> list[list[dict]]:
     work: list[dict] = [{"deleteSheet": {"sheetId": s.id}} for s in sheets if s.staging]
     final: list[dict] = [{"deleteSheet": {"sheetId": s.id}} for s in sheets if s.keys and not s.staging]
@@ -306,7 +304,7 @@ def _size(reqs: list[dict]) -> int:
     return len('{"requests": [], "includeSpreadsheetInResponse": false}') + sum(_req_size(r) for r in reqs)
 
 
-class _IdMaker:
+class IdMaker:
     def __init__(self, taken: set[int]):
         self.taken = set(taken)
         self.rng = random.SystemRandom()

@@ -92,13 +92,13 @@ def _header(ws, table: Table, lang: str) -> None:
         cell.fill = NEEDED_FILL if col.needed else HEADER_FILL
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         cell.border = Border(bottom=THIN)
-        cell.comment = Comment(_hint(col, lang), "campaignwatch", width=260, height=110)
+        cell.comment = Comment(hint(col, lang), "campaignwatch", width=260, height=110)
         ws.column_dimensions[get_column_letter(i)].width = col.width
     ws.freeze_panes = "A2"
     ws.row_dimensions[1].height = 22
 
 
-def _hint(col: Column, lang: str) -> str:
+def hint(col: Column, lang: str) -> str:
     en, zh, example = EXPECTED[col.kind]
     if lang == "zh-CN":
         text = f"{col.zh}：{zh}，例如 {example}。" + (f"{col.help_zh}。" if col.help_zh else "")
@@ -125,7 +125,7 @@ def _validations(ws, table: Table, lang: str, campaigns_tab: str) -> None:
             continue
         dv.errorStyle = "warning"
         dv.showErrorMessage = True
-        dv.error = "campaignwatch: " + _hint(col, lang)
+        dv.error = "campaignwatch: " + hint(col, lang)
         dv.add(rng)
         ws.add_data_validation(dv)
 

@@ -15,10 +15,11 @@ from urllib.parse import unquote
 import defusedxml
 
 from ..errors import ENCRYPTED, HOSTILE_XML, NOT_A_WORKBOOK, TOO_LARGE, TRUNCATED, CampaignwatchError, SourceError
+from ..tabspec import TAB_RGB
 from .parts import CT, MAIN, PKG_REL, REL, Document, Element, PartError, esc_attr, parse
 
 
-TAB_COLOR = "FF7F7F7F"
+TAB_COLOR = "FF" + TAB_RGB              # ARGB, the palette in tabspec.py
 LIST_NAME = "_cw_tab_"              # workbook-scoped hidden names _cw_tab_1 … = 'cw» Summary'!$A$1
 CREATED_NAME = "_cw_created"        # workbook-scoped hidden name in workbooks campaignwatch created
 LEGACY_MARKER = "_cw_generated"     # sheet-scoped name on generated tabs before the list existed

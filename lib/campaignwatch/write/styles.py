@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import re
 
-from ..tabspec import FILLS, FORMATS
+from .. import tabspec
+from ..tabspec import FILL_RGB, FILLS, FORMATS, HEADER_RGB, NUMFMT_CODES  # noqa: F401 (re-read by write/)
 from .package import NS_MAIN, Malformed, fragment, new_element
 from .parts import MAIN, Document, Element, esc_attr, parse
 
 
-NUMFMT_CODES = {"money": "#,##0.00", "percent": "0.0%", "date": "yyyy-mm-dd",
-                "datetime": "yyyy-mm-dd hh:mm", "int": "#,##0", "number": "#,##0.####"}
-FILL_RGB = {"red": "FFC7CE", "amber": "FFEB9C", "green": "C6EFCE", "grey": "D9D9D9"}
-HEADER_RGB = "1F4E78"
-LINK_RGB = "FF0563C1"
+LINK_RGB = "FF" + tabspec.LINK_RGB           # ARGB
 ROLES = ("title", "header", "cell", "link")
 
 
