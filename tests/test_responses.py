@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 
 from conftest import AS_OF, cli_json, contract_sheets, history_config, write_xlsx
 
@@ -69,8 +68,6 @@ def test_an_acknowledgement_and_a_full_waiver_apply(tmp_path):
     assert responses(src) == [] and the_flag(src)["response"]["until"] == D(30)
 
 
-@pytest.mark.xfail(strict=True, reason="library: a blank reason reads as NaN (truthy) when another row of the tab "
-                                       "has a reason, so the waiver applies with no reason and no finding")
 def test_a_waiver_without_a_reason_is_refused_even_when_another_row_has_one(tmp_path):
     fid = flag_id(tmp_path)
     src = sync(tmp_path, [{"flag_id": fid, "decision": "waived", "reason": None, "by": "Bob", "on": D(0), "until": D(30)},

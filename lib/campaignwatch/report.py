@@ -124,7 +124,8 @@ def sync_report(r, dry_run: bool = False, top: int = 10) -> str:
 
 def timings_report(r) -> str:
     t = r.check.timings
-    order = ("read", "normalise", "validate", "compute", "rules", "lifecycle", "render", "write", "history")
+    order = ("read", "recognise", "normalise", "validate", "compute", "rules", "lifecycle", "render", "write",
+             "history")
     parts = [f"{k} {t[k]:.3f}s" for k in order if k in t]
     return "  timings: " + ", ".join(parts) + f"; total {r.seconds:.3f}s"
 

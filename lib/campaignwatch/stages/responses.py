@@ -44,10 +44,11 @@ def read_responses(flag_ids: Collection[str], rec: Records | None,
         if fid not in flag_ids:
             findings.append(finding("RESPONSE_UNKNOWN_FLAG", "flag_id"))
             continue
-        response = {"decision": r["decision"], "by": r["by"], "on": _iso(r["on"]), "reason": r["reason"],
+        reason = _text(r["reason"])
+        response = {"decision": r["decision"], "by": _text(r["by"]), "on": _iso(r["on"]), "reason": reason,
                     "until": _iso(r["until"]), "row": row}
         if r["decision"] == "waived":
-            if not r["reason"]:
+            if not reason:
                 findings.append(finding("RESPONSE_NO_REASON", "reason"))
                 continue
             until = _day(r["until"])
@@ -58,6 +59,11 @@ def read_responses(flag_ids: Collection[str], rec: Records | None,
                 response["decision"] = "expired"
         answers[fid] = response
     return answers, findings
+
+
+def _text(v) -> str | None:
+    """A text cell as text; a blank (None, or pandas' NaN for a blank beside filled cells) as None."""
+    return v.strip() or None if isinstance(v, str) else None
 
 
 def _iso(v) -> str | None:
