@@ -5,7 +5,6 @@ allocates it.
 """
 from __future__ import annotations
 
-import functools
 import re
 import zipfile
 from dataclasses import dataclass
@@ -13,6 +12,8 @@ from typing import Iterator
 from xml.etree.ElementTree import ParseError
 import defusedxml.ElementTree as SafeET
 
+from ..a1 import MAX_COLUMNS, MAX_ROWS
+from ..a1 import parse as a1_parse
 from .package import Limits
 from .zipparts import Budget, PrologGuard, iter_member, local, to_utf8
 
@@ -31,40 +32,13 @@ _ATTR_R = re.compile(rb"""\sr\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _ATTR_T = re.compile(rb"""\st\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 
 
-_DIGITS = b"0123456789"
-
-
 _WS = rb"[ \t\r\n]*"
 
 
-_MAX_ROW, _MAX_COL = 1 << 20, 1 << 14
+_MAX_ROW, _MAX_COL = MAX_ROWS, MAX_COLUMNS
 
 
 _ENTITIES = ((b"&lt;", b"<"), (b"&gt;", b">"), (b"&quot;", b'"'), (b"&apos;", b"'"), (b"&amp;", b"&"))
-
-
-def _ref_to_rc(ref: bytes | None) -> tuple[int, int] | None:
-    """b"AB12" -> (11, 27); None for a missing or invalid reference."""
-    if not ref:
-        return None
-    ref = ref.strip()
-    letters = ref.rstrip(_DIGITS)
-    digits = ref[len(letters):]
-    if not (1 <= len(letters) <= 3 and letters.isalpha() and 1 <= len(digits) <= 7):
-        return None
-    col = _col_index(letters.upper())
-    row = int(digits)
-    if not (1 <= row <= _MAX_ROW and col < _MAX_COL):
-        return None
-    return row - 1, col
-
-
-@functools.lru_cache(maxsize=4096)
-def _col_index(letters: bytes) -> int:
-    col = 0
-    for ch in letters:
-        col = col * 26 + ch - 64
-    return col - 1
 
 
 def _attr_value(pattern: re.Pattern, tag: bytes) -> bytes | None:
@@ -271,7 +245,7 @@ class _SheetScanner:
                 end = buf.find(pat.cell_close, gt, hi)
                 if end >= 0 and pat.value.search(buf, gt, end) is None:
                     return
-            pos = _ref_to_rc(ref)
+            pos = a1_parse(ref)
             if pos is not None:
                 self.extent.add(pos[0], pos[1], ref.decode("ascii"))
             return
@@ -304,7 +278,7 @@ class _SheetScanner:
         if ref is None:
             self.needs_positional = True
             return None
-        return _ref_to_rc(ref)
+        return a1_parse(ref)
 
     def _error_hit(self, buf: bytes, i: int, lo: int, hi: int) -> None:
         if not buf.startswith(self.pat.v_open, i - len(self.pat.v_open)):
@@ -401,7 +375,7 @@ def _iter_cells(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[tuple[in
                 row = int(r) - 1 if r and r.strip().isdigit() else row + 1
                 col = -1
             elif tag == "c":
-                pos = _ref_to_rc(el.get("r", "").encode("ascii", "replace")) if el.get("r") else None
+                pos = a1_parse(el.get("r", "").encode("ascii", "replace")) if el.get("r") else None
                 if pos is None:
                     col += 1
                 else:
