@@ -29,17 +29,7 @@ class Entry:
 
     def fix_template(self, lang: str) -> str:
         """The fix (action, hint) template in `lang`."""
-        return text(lang, self.fix_en, self.fix_zh)
-
-    # A flag calls its fix the suggested action; rules/__init__.py and docs.py still read
-    # these names (to go when they read fix_en / fix_zh).
-    @property
-    def action_en(self) -> str:
-        return self.fix_en
-
-    @property
-    def action_zh(self) -> str:
-        return self.fix_zh
+        return text(lang, self.fix_en, self.fix_zh)       # a flag's suggested action
 
 
 def index(*entries: Entry) -> dict[str, Entry]:
@@ -54,7 +44,7 @@ def index(*entries: Entry) -> dict[str, Entry]:
 
 class _Fields(dict):
     def __init__(self, fields: Mapping, lang: str, missing: str | None):
-        super().__init__((k, pick(lang, v) if isinstance(v, dict) else v) for k, v in fields.items())
+        super().__init__((k, pick(lang, v) if isinstance(v, Mapping) else v) for k, v in fields.items())
         self._missing = missing
 
     def __missing__(self, key: str) -> str:

@@ -65,7 +65,7 @@ def findings_section() -> str:
 def flags_section() -> str:
     out = ["| code | default severity | raised when (message) | suggested action |", "|---|---|---|---|"]
     for c in FLAG_CODES.values():
-        out.append(f"| `{c.code}` | {c.severity} | {_cell(_plain(c.en))} | {_cell(_plain(c.action_en))} |")
+        out.append(f"| `{c.code}` | {c.severity} | {_cell(_plain(c.en))} | {_cell(_plain(c.fix_en))} |")
     return "\n".join(out)
 
 

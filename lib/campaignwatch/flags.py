@@ -27,7 +27,8 @@ from typing import Mapping
 
 import pandas as pd
 
-from .flagcodes import CODES, RANK
+from .catalogue import fill
+from .flagcodes import CODES, MISSING, RANK
 from .values import format_money
 
 
@@ -75,12 +76,16 @@ class Found:
         return flag_id(*self.identity)
 
     def message(self, lang: str = "en") -> str:
-        c = CODES[self.code]
-        return _fill(c.zh if lang == "zh-CN" else c.en, self, lang)
+        return fill(CODES[self.code].template(lang), self.fields(), lang, missing=MISSING)
 
     def action(self, lang: str = "en") -> str:
-        c = CODES[self.code]
-        return _fill(c.action_zh if lang == "zh-CN" else c.action_en, self, lang)
+        return fill(CODES[self.code].fix_template(lang), self.fields(), lang, missing=MISSING)
+
+    def fields(self) -> dict:
+        """What the catalogue's templates may name: amount, count, ids and the rule's params."""
+        ids = ", ".join(self.ids[:8]) + (f" … (+{self.count - 8})" if len(self.ids) > 8 else "")
+        return {"amount": money(self.amount) if self.amount is not None else MISSING, "count": self.count,
+                "ids": ids or MISSING, **self.params}
 
 
 OPEN, RESOLVED, UNVERIFIABLE = "open", "resolved", "unverifiable"
@@ -186,22 +191,6 @@ class Previous:
 def flag_id(code: str, campaign: str, key: str) -> str:
     digest = hashlib.sha1(f"{code}|{campaign}|{key}".encode()).digest()
     return "F" + base64.b32encode(digest).decode()[:6]
-
-
-class _Fields(dict):
-    def __missing__(self, key):
-        return "—"
-
-
-def _fill(template: str, found: Found, lang: str) -> str:
-    f = _Fields()
-    f["amount"] = money(found.amount) if found.amount is not None else "—"
-    f["count"] = found.count
-    ids = ", ".join(found.ids[:8]) + (f" … (+{found.count - 8})" if len(found.ids) > 8 else "")
-    f["ids"] = ids or "—"
-    for k, v in found.params.items():
-        f[k] = v[lang if lang in v else "en"] if isinstance(v, Mapping) else v
-    return template.format_map(f)
 
 
 def money(cents: int | None) -> str:
