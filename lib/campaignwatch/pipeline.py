@@ -13,6 +13,10 @@ runs); `sync.sync_source` is the whole line for one source, edges included. One 
 failure is a value (`SourceResult.status == "failed"`), never an exception that takes the
 other sources down; one stage's fault inside (a rule, a tab) is an `INTERNAL` finding.
 Per-stage timings measure exactly these stages (and the edges as `read`, `write`, `history`).
+
+Pure means no I/O and no history: each stage returns a new `Evaluation`. Two stages still touch
+what they were handed, for speed and by design: recognise turns a Google book's serial numbers
+into dates in its grid, and validate marks the records it leaves out (`valid`) in the tables.
 """
 from __future__ import annotations
 
