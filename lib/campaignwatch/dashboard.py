@@ -17,7 +17,7 @@ from pathlib import Path
 from . import clock
 from .config import Config
 from .flagcodes import RANK
-from .history import History
+from .history import History, flags_counted_between, spend_and_score_between
 from .render import (SEV_FILL, RunInfo, blocked_text, campaign_status, cell_date, cell_float, cell_money, enum_word,
                      new_tab, over_budget, rag_label, text)
 from .backends import backend_for, parse_source
@@ -263,21 +263,14 @@ def _trends(info: RunInfo, run, history: History, as_of: dt.date) -> TabSpec:
     this_start, this_end = _week(as_of)
     last_start, last_end = this_start - dt.timedelta(days=7), this_start - dt.timedelta(days=1)
 
-    def latest(key: str, lo: dt.date, hi: dt.date) -> dict[str, tuple]:
-        rows = db.execute(
-            "SELECT campaign_id, spend, kpi_score FROM metrics WHERE source=? AND as_of BETWEEN ? AND ? "
-            "ORDER BY as_of, run_id", (key, lo.isoformat(), hi.isoformat())).fetchall()
-        return {r["campaign_id"]: (r["spend"], r["kpi_score"]) for r in rows}
-
     for r in run.results:
         if r.figures is None:
             continue
         key, name = source_key(r.check.source), _label(run, r)[0]
-        now, before = latest(key, this_start, this_end), latest(key, last_start, last_end)
-        opened = dict(db.execute("SELECT campaign_id, count(*) FROM flags WHERE source=? AND first_seen BETWEEN ? AND ?"
-                                 " GROUP BY campaign_id", (key, this_start.isoformat(), this_end.isoformat())).fetchall())
-        resolved = dict(db.execute("SELECT campaign_id, count(*) FROM flags WHERE source=? AND resolved_on BETWEEN ? AND ?"
-                                   " GROUP BY campaign_id", (key, this_start.isoformat(), this_end.isoformat())).fetchall())
+        now = spend_and_score_between(db, key, this_start, this_end)
+        before = spend_and_score_between(db, key, last_start, last_end)
+        opened = flags_counted_between(db, key, "first_seen", this_start, this_end)
+        resolved = flags_counted_between(db, key, "resolved_on", this_start, this_end)
         for cid in r.figures.campaigns.index:
             cur = now.get(cid, (int(r.figures.campaigns.at[cid, "spend"]), None))
             prev = before.get(cid)

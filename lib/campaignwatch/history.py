@@ -345,3 +345,76 @@ class RunLock:
         if self.fh is not None:
             self.fh.close()
             self.fh = None
+
+
+# --------------------------------------------------------------------------- reading for reports
+# The weekly report and the dashboard's week over week read history through these, so that every
+# query on the history file lives in this module.
+
+def open_for_reading(path: Path) -> sqlite3.Connection:
+    """The history file, opened only to read (read-write where allowed, so that SQLite tidies its
+    WAL files on close). HistoryError when it is missing, not a history or from a newer version."""
+    path = Path(path)
+    if not path.is_file():
+        raise HistoryError(f"history file {path} does not exist; run sync first.")
+    try:
+        writable = os.access(path, os.W_OK) and os.access(path.resolve().parent, os.W_OK)
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode={'rw' if writable else 'ro'}", uri=True, timeout=30)
+        db.row_factory = sqlite3.Row
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise HistoryError(f"{path} was written by a newer campaignwatch (schema {version}).")
+        if version < 1:
+            raise HistoryError(f"{path} is not a campaignwatch history file.")
+        return db
+    except sqlite3.DatabaseError as exc:
+        raise HistoryError(f"history file {path} cannot be read: {exc}.") from None
+
+
+def known_sources(db: sqlite3.Connection) -> list[str]:
+    """Every source the history has metrics, flags or runs of."""
+    return sorted({r[0] for q in ("SELECT DISTINCT source FROM metrics", "SELECT DISTINCT source FROM flags",
+                                  "SELECT DISTINCT source FROM source_runs") for r in db.execute(q)})
+
+
+def latest_metrics(db: sqlite3.Connection, source: str, first: dt.date | None, last: dt.date):
+    """(run_id, as_of, campaign -> metrics row) of the source's latest run with metrics between
+    `first` (None: any time) and `last`; None when there is none."""
+    q = "SELECT run_id, as_of FROM metrics WHERE source=? AND as_of<=?"
+    args: list = [source, last.isoformat()]
+    if first is not None:
+        q += " AND as_of>=?"
+        args.append(first.isoformat())
+    row = db.execute(q + " ORDER BY as_of DESC, run_id DESC LIMIT 1", args).fetchone()
+    if row is None:
+        return None
+    rows = db.execute("SELECT * FROM metrics WHERE run_id=? AND source=? ORDER BY campaign_id",
+                      (row["run_id"], source)).fetchall()
+    return row["run_id"], row["as_of"], {r["campaign_id"]: r for r in rows}
+
+
+def runs_between(db: sqlite3.Connection, source: str, first: dt.date, last: dt.date) -> list[tuple[int, str]]:
+    """(run_id, status) of the source in every run whose as-of date lies between the two days."""
+    return [(r[0], r[1]) for r in db.execute(
+        "SELECT s.run_id, s.status FROM source_runs s JOIN runs r ON r.id=s.run_id "
+        "WHERE s.source=? AND r.as_of BETWEEN ? AND ?", (source, first.isoformat(), last.isoformat()))]
+
+
+def flags_of(db: sqlite3.Connection, sources: Sequence[str]) -> list[dict]:
+    marks = ",".join("?" * len(sources)) or "NULL"
+    return [dict(r) for r in db.execute(f"SELECT * FROM flags WHERE source IN ({marks})", list(sources))]
+
+
+def spend_and_score_between(db: sqlite3.Connection, source: str, first: dt.date, last: dt.date) -> dict:
+    """campaign -> (spend, kpi_score) of the source's latest metrics between the two days."""
+    rows = db.execute("SELECT campaign_id, spend, kpi_score FROM metrics WHERE source=? AND as_of BETWEEN ? AND ? "
+                      "ORDER BY as_of, run_id", (source, first.isoformat(), last.isoformat())).fetchall()
+    return {r["campaign_id"]: (r["spend"], r["kpi_score"]) for r in rows}
+
+
+def flags_counted_between(db: sqlite3.Connection, source: str, column: str, first: dt.date, last: dt.date) -> dict:
+    """campaign -> how many of the source's flags have `column` (first_seen or resolved_on) between the days."""
+    if column not in ("first_seen", "resolved_on"):
+        raise ValueError(column)
+    return dict(db.execute(f"SELECT campaign_id, count(*) FROM flags WHERE source=? AND {column} BETWEEN ? AND ?"
+                           " GROUP BY campaign_id", (source, first.isoformat(), last.isoformat())).fetchall())

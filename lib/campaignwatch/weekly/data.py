@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from ..history import SCHEMA_VERSION, HistoryError
+from ..history import latest_metrics
 
 
 
@@ -34,37 +33,9 @@ class SourceWeek:
     run_ids: set = field(default_factory=set)
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    path = Path(path)
-    if not path.is_file():
-        raise HistoryError(f"history file {path} does not exist; run sync first.")
-    try:
-        # only read; opened read-write when allowed so that SQLite tidies its WAL files on close
-        writable = os.access(path, os.W_OK) and os.access(path.resolve().parent, os.W_OK)
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode={'rw' if writable else 'ro'}", uri=True, timeout=30)
-        db.row_factory = sqlite3.Row
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise HistoryError(f"{path} was written by a newer campaignwatch (schema {version}).")
-        if version < 1:
-            raise HistoryError(f"{path} is not a campaignwatch history file.")
-        return db
-    except sqlite3.DatabaseError as exc:
-        raise HistoryError(f"history file {path} cannot be read: {exc}.") from None
-
-
 def read_snapshot(db, source: str, first: dt.date | None, last: dt.date) -> Snapshot:
-    q = "SELECT run_id, as_of FROM metrics WHERE source=? AND as_of<=?"
-    args: list = [source, last.isoformat()]
-    if first is not None:
-        q += " AND as_of>=?"
-        args.append(first.isoformat())
-    row = db.execute(q + " ORDER BY as_of DESC, run_id DESC LIMIT 1", args).fetchone()
-    if row is None:
-        return Snapshot()
-    rows = db.execute("SELECT * FROM metrics WHERE run_id=? AND source=? ORDER BY campaign_id",
-                      (row["run_id"], source)).fetchall()
-    return Snapshot(row["run_id"], row["as_of"], {r["campaign_id"]: r for r in rows})
+    found = latest_metrics(db, source, first, last)
+    return Snapshot(*found) if found else Snapshot()
 
 
 def source_labels(keys: list[str]) -> dict[str, str]:

@@ -8,7 +8,8 @@ import tempfile
 from pathlib import Path
 from .. import clock
 
-from .data import SourceWeek, connect, read_snapshot, select_sources, source_labels
+from ..history import flags_of, known_sources, open_for_reading, runs_between
+from .data import SourceWeek, read_snapshot, select_sources, source_labels
 from .page import render_page
 
 
@@ -29,24 +30,19 @@ def build_weekly(history_path: Path, as_of: dt.date, lang: str, sources: list[st
     in which the time the report was generated is shown."""
     start = as_of - dt.timedelta(days=as_of.weekday())
     prev_start, prev_end = start - dt.timedelta(days=7), start - dt.timedelta(days=1)
-    db = connect(Path(history_path))
+    db = open_for_reading(Path(history_path))
     try:
-        keys = sorted({r[0] for q in ("SELECT DISTINCT source FROM metrics", "SELECT DISTINCT source FROM flags",
-                                      "SELECT DISTINCT source FROM source_runs") for r in db.execute(q)})
-        keys = select_sources(keys, sources)
+        keys = select_sources(known_sources(db), sources)
         labels = source_labels(keys)
         weeks: list[SourceWeek] = []
         for k in keys:
             sw = SourceWeek(k, labels[k], read_snapshot(db, k, None, as_of), read_snapshot(db, k, start, as_of),
                             read_snapshot(db, k, prev_start, prev_end))
-            week_runs = db.execute("SELECT s.run_id, s.status FROM source_runs s JOIN runs r ON r.id=s.run_id "
-                                   "WHERE s.source=? AND r.as_of BETWEEN ? AND ?",
-                                   (k, start.isoformat(), as_of.isoformat())).fetchall()
+            week_runs = runs_between(db, k, start, as_of)
             sw.run_ids = {r[0] for r in week_runs}
             sw.runs, sw.failed_runs = len(week_runs), sum(1 for r in week_runs if r[1] == "failed")
             weeks.append(sw)
-        marks = ",".join("?" * len(keys)) or "NULL"
-        flags = [dict(r) for r in db.execute(f"SELECT * FROM flags WHERE source IN ({marks})", keys)]
+        flags = flags_of(db, keys)
     finally:
         db.close()
     flags = [f for f in flags if f["first_seen"][:10] <= as_of.isoformat()]     # as the history stood then
