@@ -15,6 +15,7 @@ MAX_COLUMNS = 1 << 14
 _NEEDS_QUOTE = re.compile(r"[^\w.]|^\d")
 
 
+@functools.lru_cache(maxsize=None)      # at most 16,384 columns; the writer asks for them per row
 def column_letter(col0: int) -> str:
     """0 -> "A", 27 -> "AB"."""
     s, n = "", col0 + 1
@@ -59,9 +60,10 @@ def parse(text: str | bytes | None) -> tuple[int, int] | None:
     return row - 1, col
 
 
-def quote_tab(tab: str) -> str:
-    """A tab name as a formula needs it: `费用记录`, or `'Budget lines'` where Excel needs quotes."""
-    return "'" + tab.replace("'", "''") + "'" if _NEEDS_QUOTE.search(tab) else tab
+def quote_tab(tab: str, *, always: bool = False) -> str:
+    """A tab name as a formula needs it: `费用记录`, or `'Budget lines'` where Excel needs quotes
+    (`always`: quoted in any case, as an A1 range for the Sheets API may be)."""
+    return "'" + tab.replace("'", "''") + "'" if always or _NEEDS_QUOTE.search(tab) else tab
 
 
 def cell_ref(tab: str, row: int, col0: int) -> str:

@@ -19,7 +19,8 @@ from ..errors import SourceError
 from ..workbook.template import FORMATS as TEMPLATE_FORMATS
 from ..workbook.template import GUIDE, VALIDATION_ROWS, hint
 from . import client
-from .read import METADATA_FIELDS, quote_tab
+from ..a1 import quote_tab
+from .read import METADATA_FIELDS
 from .write import HEADER_FORMAT, IdMaker, rgb
 
 NEEDED_RGB = "C00000"
@@ -114,7 +115,7 @@ def validation(col: Column, lang: str, campaigns_tab: str) -> dict | None:
                      "values": [{"userEnteredValue": e.label(code, lang)} for code in e.words]}
     elif col.kind == "ref":
         condition = {"type": "ONE_OF_RANGE",
-                     "values": [{"userEnteredValue": f"={quote_tab(campaigns_tab)}!$A$2:$A${VALIDATION_ROWS}"}]}
+                     "values": [{"userEnteredValue": f"={quote_tab(campaigns_tab, always=True)}!$A$2:$A${VALIDATION_ROWS}"}]}
     elif col.kind == "score":
         condition = {"type": "NUMBER_BETWEEN", "values": [{"userEnteredValue": "1"}, {"userEnteredValue": "5"}]}
     else:

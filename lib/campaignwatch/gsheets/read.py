@@ -17,6 +17,7 @@ and both backends report the same. The reader itself runs no stage.
 from __future__ import annotations
 
 
+from ..a1 import quote_tab
 from ..config import Config
 from ..names import is_generated
 from ..read.workbook import RawWorkbook, Sheet
@@ -34,11 +35,6 @@ ERROR_LITERALS = frozenset({
 
 
 
-def quote_tab(title: str) -> str:
-    """A tab name as an A1 range: 'Tab' with inner quotes doubled."""
-    return "'" + title.replace("'", "''") + "'"
-
-
 def read_spreadsheet(source: str, cfg: Config) -> RawWorkbook:
     sid, name = client.source_name(source)
     api = client.connect(cfg, name)
@@ -51,7 +47,7 @@ def read_spreadsheet(source: str, cfg: Config) -> RawWorkbook:
             continue                              # charts on their own sheet, data-source sheets
         title = str(props.get("title", ""))
         (generated if is_generated(title) else tabs).append(title)
-    ranges = api.values(sid, [quote_tab(t) for t in tabs]) if tabs else []
+    ranges = api.values(sid, [quote_tab(t, always=True) for t in tabs]) if tabs else []
     sheets = [to_sheet(title, vr.get("values") or []) for title, vr in zip(tabs, ranges)]
     return RawWorkbook(name, "gsheet", False, sheets, generated, serial_dates=True)
 

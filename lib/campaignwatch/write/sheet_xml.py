@@ -9,6 +9,7 @@ import numbers
 import re
 from decimal import Decimal
 
+from ..a1 import column_letter, quote_tab
 from ..errors import CampaignwatchError
 from ..tabspec import FORMATS, TabSpec
 from .package import NS_MAIN, NS_REL, TAB_COLOR
@@ -34,19 +35,6 @@ def _esc_cell_text(text: str) -> str:
     if "_x" in text:
         text = _XESCAPE.sub(r"_x005F_\1", text)
     return esc_text(text)
-
-
-_COLS: list[str] = []
-
-
-def column_letter(i: int) -> str:
-    while len(_COLS) <= i:
-        n, s = len(_COLS) + 1, ""
-        while n:
-            n, r = divmod(n - 1, 26)
-            s = chr(65 + r) + s
-        _COLS.append(s)
-    return _COLS[i]
 
 
 _D1900 = dt.date(1899, 12, 30)
@@ -78,10 +66,6 @@ def _serial(v: dt.date, date1904: bool) -> float | int | None:
 
 
 
-def quote_sheet(name: str) -> str:
-    return "'" + name.replace("'", "''") + "'"
-
-
 def _link_location(target: str) -> str:
     target = target.strip().lstrip("#")
     bang = target.rfind("!")
@@ -89,7 +73,7 @@ def _link_location(target: str) -> str:
         return target
     sheet, ref = target[:bang], target[bang + 1:]
     if not (sheet.startswith("'") and sheet.endswith("'") and len(sheet) >= 2):
-        sheet = quote_sheet(sheet)
+        sheet = quote_tab(sheet, always=True)
     return f"{sheet}!{ref}"
 
 
@@ -250,4 +234,4 @@ def sheet_xml(tab: TabSpec, xf: dict, date1904: bool, selected: bool, flavor: st
 def filter_range(tab: TabSpec) -> str:
     h = tab.header_row
     ncols = max(len(tab.header), max((len(r) for r in tab.rows), default=0), len(tab.formats), 1)
-    return f"{quote_sheet(tab.name)}!$A${h}:${column_letter(ncols - 1)}${h + len(tab.rows)}"
+    return f"{quote_tab(tab.name, always=True)}!$A${h}:${column_letter(ncols - 1)}${h + len(tab.rows)}"

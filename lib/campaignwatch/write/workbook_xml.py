@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 from .package import CREATED_NAME, LIST_NAME, NS_REL, list_index, new_element
 from .parts import MAIN, REL, Document, Element
-from .sheet_xml import filter_range, quote_sheet
+from ..a1 import quote_tab
+from .sheet_xml import filter_range
 
 if TYPE_CHECKING:
     from .plan import Sheet
@@ -55,7 +56,7 @@ def edit_workbook(wb: Document, sheets: list[Sheet], ours_old: list[int], new_pa
                                               "hidden": "1"}, like, filter_range(tab)))
     for k, (tab, _, _) in enumerate(new_parts):
         new_names.append(new_element("definedName", {"name": f"{LIST_NAME}{k + 1}", "hidden": "1"}, like,
-                              f"{quote_sheet(tab.name)}!$A$1"))
+                              f"{quote_tab(tab.name, always=True)}!$A$1"))
     if created and not any(el.attrs.get("localSheetId") is None and el.attrs.get("name", "").lower() == CREATED_NAME
                            for el in (dn_el.children("definedName", MAIN) if dn_el is not None else ())):
         new_names.append(new_element("definedName", {"name": CREATED_NAME, "hidden": "1"}, like, '"campaignwatch"'))
