@@ -25,11 +25,10 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Mapping
 
-import pandas as pd
 
 from .catalogue import fill
 from .flagcodes import CODES, MISSING, RANK
-from .values import format_money
+from .values import money_text
 
 
 
@@ -194,4 +193,4 @@ def flag_id(code: str, campaign: str, key: str) -> str:
 
 
 def money(cents: int | None) -> str:
-    return "—" if cents is None or pd.isna(cents) else format_money(int(cents), "yuan")
+    return money_text(cents)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from ..changes import Change, RunChanges
 from ..flagcodes import RANK
-from ..values import format_money
+from ..values import money_text
 
 SECTIONS = ("failed", "new", "escalated", "unverifiable", "waived", "resolved")
 
@@ -160,7 +160,7 @@ def _ordered(changes: RunChanges, kind: str) -> list[Change]:
 
 
 def _money(cents) -> str:
-    return "" if cents is None else format_money(int(cents), "yuan")
+    return money_text(cents, blank="")
 
 
 def _days(changes: RunChanges, c: Change) -> int | None:

@@ -106,7 +106,7 @@ from .limits import (
     AMBIGUOUS, CURRENCY, CURRENCY_MARKS, DATE_MAX_YEAR, DATE_MIN_YEAR, DATE_STYLES, DATETIME_STYLES, DEFAULT_CURRENCY,
     ISSUES, MAX_CENTS, MONEY_STYLES, NUMBER_STYLES, OUT_OF_RANGE, ROUNDED, UNKNOWN_WORD, UNREADABLE,
 )
-from .money import format_money, money_currency, parse_money
+from .money import format_money, money_currency, money_text, parse_money
 from .numbers import format_number, parse_number, parse_score
 from .text import clean_text, norm_word, parse_id, parse_text
 from .words import make_enum_parser
@@ -116,7 +116,7 @@ __all__ = [
     "ISSUES", "DEFAULT_CURRENCY", "CURRENCY_MARKS", "MONEY_STYLES", "NUMBER_STYLES", "DATE_STYLES", "DATETIME_STYLES",
     "MAX_CENTS", "DATE_MIN_YEAR", "DATE_MAX_YEAR",
     "clean_text", "norm_word",
-    "parse_money", "money_currency", "format_money",
+    "parse_money", "money_currency", "format_money", "money_text",
     "parse_number", "format_number",
     "parse_score",
     "parse_date", "format_date",

@@ -383,3 +383,12 @@ def format_money(cents: int, style: str = "plain") -> str:
     if style == "fullwidth":
         return (sign + plain).translate(TO_FULLWIDTH)
     raise ValueError(f"unknown money style {style!r}; expected one of {MONEY_STYLES}")
+
+
+def money_text(cents, blank: str = "—", whole: bool = False) -> str:
+    """How every message, digest and report shows an amount: `¥1,234.50` (`whole`: `¥1,234` when
+    there are no fen); `blank` for none. Cells of generated tabs hold the exact Decimal instead."""
+    if cents is None or (isinstance(cents, float) and cents != cents) or str(cents) in ("<NA>", "nan"):
+        return blank
+    s = format_money(int(cents), "yuan")
+    return s[:-3] if whole and s.endswith(".00") else s

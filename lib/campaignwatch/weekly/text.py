@@ -3,7 +3,7 @@ counts (`money`, `pct`, `n`, `clip`).
 """
 from __future__ import annotations
 
-from ..values import format_money
+from ..values import money_text
 
 
 
@@ -75,10 +75,7 @@ def tr(key: str, lang: str, **kw) -> str:
 
 
 def fmt_money(cents) -> str:
-    if cents is None:
-        return "—"
-    s = format_money(int(cents), "yuan")
-    return s[:-3] if s.endswith(".00") else s
+    return money_text(cents, whole=True)
 
 
 def fmt_pct(x) -> str:
