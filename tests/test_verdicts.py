@@ -345,3 +345,17 @@ def test_a_panic_in_the_reader_is_one_source_failure_not_a_traceback(tmp_path, m
         code = main(["--config", str(cfg), "sync", str(demo(tmp_path)), str(good), "--json", "--dry-run"])
     doc = json.loads(buf.getvalue())
     assert code == 3 and [s["error_code"] for s in doc["sources"]] == ["internal", "internal"]
+
+
+def test_a_budget_line_left_out_is_named_where_the_campaign_cannot_be_evaluated(tmp_path):
+    path = write_xlsx(tmp_path / "w.xlsx", {
+        "Campaigns": [CAMPAIGNS, ["C1", "Promo", "Ann", D(-10), D(10), None, "executing", "Bob", D(-20)]],
+        "Budget lines": [LINES, ["C1", "L1", 1000], ["C1", "L2", "lots"]],
+        "Expenses": [EXPENSES, ["E1", "C1", "L1", D(-5), 1500, "actual", "R1"]],
+    })
+    _, src = sync(tmp_path, path)
+    c1 = campaign(src, "C1")
+    assert c1["blocked"] == [{"column": "planned_amount", "cell": "'Budget lines'!C3", "value": "lots"}]
+    assert "OVERRUN_UNAPPROVED" in c1["not_evaluated"]
+    assert ("OVERRUN_UNAPPROVED", "C1", "L1", 500.0) in flags(src)       # the readable line is still checked
+    assert not [f for f in flags(src) if f[0] == "OVERRUN_UNAPPROVED" and f[2] == ""]

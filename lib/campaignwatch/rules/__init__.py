@@ -48,7 +48,7 @@ def run_rules(ctx: Context, severities: dict[str, str]) -> list[Found]:
             continue
         for found in raised:
             sev = severities.get(found.code, CODES[found.code].severity)
-            if sev == "off" or ctx.blocked(found.code, found.campaign_id):
+            if sev == "off" or ctx.blocked(found.code, found.campaign_id, found.line_id):
                 continue          # blocked: computed from a default, not from what people typed
             flags.append(replace(found, severity=sev))
     flags.sort(key=lambda f: (-RANK[f.severity], f.campaign_id or "", f.code, f.key))

@@ -77,11 +77,17 @@ class Context:
         c = self.figures.campaigns
         return {} if c.empty else {cid: u for cid, u in zip(c.index, c["unknown"]) if u}
 
-    def blocked(self, code: str, cid: str | None) -> bool:
-        """This code cannot be evaluated for this campaign: a campaign cell it reads is unreadable."""
+    def blocked(self, code: str, cid: str | None, line: str | None = None) -> bool:
+        """This code cannot be evaluated for this campaign: a campaign cell it reads is unreadable.
+        A budget line's own flag needs only that line's planned amount: a readable line is checked
+        even when another line of the campaign was left out."""
         from . import CODE_FIELDS
         unknown = self._unknown.get(cid)
-        return bool(unknown) and bool(unknown & CODE_FIELDS.get(code, frozenset()))
+        hit = bool(unknown) and unknown & CODE_FIELDS.get(code, frozenset())
+        if hit and line and hit == {"planned"}:
+            lines = self.figures.lines
+            return not (len(lines) and (cid, line) in lines.index)
+        return bool(hit)
 
     def verifiable(self, code: str, cid: str | None) -> bool:
         """Could this run have raised the flag? (For a flag no longer raised: resolved or unverifiable.)"""

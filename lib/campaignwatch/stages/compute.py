@@ -170,16 +170,22 @@ def _blocked(c: pd.DataFrame, rec: Records, lines_rec: Records | None) -> None:
         "budget": rec.unreadable("budget")[pos],
         "approved_on": rec.unreadable("approved_on")[pos],
     }
-    bad_lines: set = set()
+    bad_lines: dict[str, list] = {}           # campaign -> its budget-line cells left out (they block `planned`)
     if lines_rec is not None:
-        bad = lines_rec.df[~lines_rec.df["valid"]]["campaign_id"]
-        bad_lines = set(bad.dropna())
+        df = lines_rec.df
+        for p in np.flatnonzero(~df["valid"].to_numpy()).tolist():
+            cid = df["campaign_id"].iat[p]
+            if isinstance(cid, str):
+                r = int(df["sheet_row"].iat[p])
+                bad_lines.setdefault(cid, []).append(("planned_amount", lines_rec.cell("planned_amount", r),
+                                                      lines_rec.typed("planned_amount", p)))
     no_lines = (c["lines"] == 0).to_numpy()
-    planned_bad = (cells["budget"] & no_lines) | c.index.isin(bad_lines)
+    planned_bad = (cells["budget"] & no_lines) | c.index.isin(list(bad_lines))
     blocked, unknown = [], []
     for i in range(len(c)):
         row = int(rows["sheet_row"].iat[i])
-        blocked.append(tuple((k, rec.cell(k, row), rec.typed(k, int(pos[i]))) for k, m in cells.items() if m[i]))
+        blocked.append(tuple((k, rec.cell(k, row), rec.typed(k, int(pos[i]))) for k, m in cells.items() if m[i])
+                       + tuple(bad_lines.get(c.index[i], ())[:8]))
         u = set()
         if cells["start_date"][i] or cells["end_date"][i]:
             u.add("dates")
